@@ -1,0 +1,1 @@
+"""Faust agents, one module per pipeline stage: decode, call the domain, write."""

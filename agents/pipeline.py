@@ -1,0 +1,79 @@
+"""What every agent shares: topics, the codec, the clock, sending records and dead-lettering per event."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import TypeVar
+
+import faust
+from faust.types import EventT
+
+from cxloop.clock import Clock
+from cxloop.codec import Codec
+from cxloop.deadletter import dead_letter_record
+from cxloop.model import Record
+from cxloop.settings import Settings
+
+log = logging.getLogger(__name__)
+R = TypeVar("R", bound=Record)
+
+
+class Pipeline:
+    def __init__(self, app: faust.App, settings: Settings, codec: Codec, clock: Clock) -> None:
+        self.app = app
+        self.settings = settings
+        self.codec = codec
+        self.clock = clock
+        self._topics: dict[str, faust.TopicT] = {}
+
+    def topic(self, contract: str) -> faust.TopicT:
+        """The Faust topic of a contract; bytes in and out, the codec does the rest."""
+        if contract not in self._topics:
+            self._topics[contract] = self.app.topic(
+                self.settings.topic(contract),
+                key_type=bytes,
+                value_type=bytes,
+                key_serializer="raw",
+                value_serializer="raw",
+                partitions=self.settings.topic_partitions,
+            )
+        return self._topics[contract]
+
+    def table(self, name: str, help: str) -> faust.TableT:
+        return self.app.Table(
+            name,
+            default=None,
+            key_type=bytes,  # bytes -> Faust's raw serializer; values are the codec's Avro bytes
+            value_type=bytes,
+            partitions=self.settings.topic_partitions,
+            help=help,
+        )
+
+    def decode(self, event: EventT, kind: type[R]) -> R:
+        return kind.from_record(self.codec.decode(kind.contract, event.message.value))
+
+    async def send(self, record: Record, key: str) -> None:
+        """Queue a record; Faust flushes the producer (acks=all) before it commits the input offset."""
+        value = self.codec.encode(record.contract, record.to_record())
+        await self.topic(record.contract).send(key=key.encode(), value=value)
+
+    @contextlib.asynccontextmanager
+    async def per_event(self, event: EventT, stage: str) -> AsyncIterator[None]:
+        """Process one event; any failure sends it to dead-letter with its reason, and the stream goes on."""
+        try:
+            yield
+        except Exception as exc:
+            message = event.message
+            record = dead_letter_record(
+                stage=stage, exc=exc, topic=message.topic, partition=message.partition, offset=message.offset,
+                key=message.key, value=message.value, now=self.clock.now(),
+            )
+            log.warning(
+                "%s sent %s[%s]@%s to dead-letter: %s", stage, message.topic, message.partition, message.offset, exc,
+                exc_info=record["error_type"] == "processing_error",
+            )
+            await self.topic("dead-letter").send(
+                key=message.key, value=self.codec.encode("dead-letter", record)
+            )

@@ -1,0 +1,41 @@
+"""survey-response -> survey-scored, and detractor-alert for every detractor."""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+
+from agents.pipeline import Pipeline
+from cxloop.deadletter import UnknownSurvey
+from cxloop.model import Invitation, SurveyResponse
+from cxloop.surveys import detractor_alert, score
+
+log = logging.getLogger(__name__)
+
+
+def register(pipe: Pipeline, invitations: faust.TableT) -> faust.types.AgentT:
+    answered = pipe.table("answered", help="survey id -> score of the first answer; later ones are duplicates")
+
+    @pipe.app.agent(pipe.topic("survey-response"), name="responses", concurrency=1)
+    async def responses(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            async with pipe.per_event(event, "responses"):
+                response = pipe.decode(event, SurveyResponse)
+                key = response.survey_id.encode()
+                if answered.get(key) is not None:
+                    log.info("survey %s already answered, duplicate ignored", response.survey_id)
+                    continue
+                stored = invitations.get(key)
+                if stored is None:
+                    raise UnknownSurvey(f"no invitation known for survey {response.survey_id}")
+                invitation = Invitation.from_record(pipe.codec.decode(Invitation.contract, stored))
+                now = pipe.clock.now()
+                scored = score(response, invitation, now)
+                await pipe.send(scored, key=scored.survey_id)
+                alert = detractor_alert(scored, invitation, now)
+                if alert is not None:
+                    await pipe.send(alert, key=alert.survey_id)
+                answered[key] = str(scored.score).encode()
+
+    return responses

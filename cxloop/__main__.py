@@ -1,0 +1,5 @@
+import sys
+
+from cxloop.cli import main
+
+sys.exit(main())

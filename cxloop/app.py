@@ -1,0 +1,56 @@
+"""The Faust app factory: one worker runs the triggers, dispatch and responses stages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import faust
+
+from agents import dispatch, responses, triggers
+from agents.pipeline import Pipeline
+from cxloop.clock import Clock, SystemClock
+from cxloop.codec import Codec, SchemaRegistry
+from cxloop.settings import Settings
+from cxloop.surveys import SurveyPolicy
+from cxloop.tokens import TokenSigner
+from sinks.email import EmailSender, OutboxSender, SendGridSender
+
+
+def codec_for(settings: Settings) -> Codec:
+    registry = SchemaRegistry(settings.schema_registry_url) if settings.schema_registry_url else None
+    return Codec(registry)
+
+
+def signer_for(settings: Settings) -> TokenSigner:
+    keys, active = settings.signing_keys
+    return TokenSigner(keys, active)
+
+
+def email_sender_for(settings: Settings) -> EmailSender:
+    if settings.sendgrid_api_key is not None:
+        return SendGridSender(
+            settings.sendgrid_api_key.get_secret_value(), settings.email_from, host=settings.sendgrid_host
+        )
+    return OutboxSender(settings.outbox, settings.email_from)
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
+        store="rocksdb://",
+        datadir=str(settings.data_dir / "worker"),
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        table_cleanup_interval=60.0,
+    )
+    pipe = Pipeline(app, settings, codec_for(settings), clock or SystemClock())
+    invitations = pipe.table("invitations", help="survey id -> invitation (Avro), joined by the responses agent")
+    policy = SurveyPolicy(expiry=timedelta(days=settings.survey_expiry_days))
+    triggers.register(pipe, policy)
+    dispatch.register(pipe, invitations, email_sender_for(settings), signer_for(settings))
+    responses.register(pipe, invitations)
+    return app

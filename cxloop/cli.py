@@ -1,0 +1,122 @@
+"""`cxloop` command line: run a stage, the demo, or local infrastructure."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from cxloop.settings import ConfigError, Settings, load_settings
+
+
+def _worker(settings: Settings, _args: argparse.Namespace) -> int:
+    import faust
+
+    from cxloop.app import create_app
+    from cxloop.topics import ensure_topics
+
+    ensure_topics(settings)
+    app = create_app(settings)
+    worker = faust.Worker(app, loglevel=settings.log_level, redirect_stdouts=False)
+    worker.execute_from_commandline()
+    return 0
+
+
+def _web(settings: Settings, _args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from cxloop.app import codec_for, signer_for
+    from cxloop.web import create_web_app
+
+    app = create_web_app(settings, codec_for(settings), signer_for(settings))
+    web.run_app(app, host=settings.web_host, port=settings.web_port, print=None)
+    return 0
+
+
+def _sink(settings: Settings, _args: argparse.Namespace) -> int:
+    from cxloop.app import codec_for
+    from cxloop.topics import ensure_topics
+    from sinks.clickhouse import open_clickhouse
+    from sinks.landing import Lander
+
+    ensure_topics(settings)
+    clickhouse = open_clickhouse(settings)
+    lander = Lander(settings, clickhouse, codec_for(settings))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: lander.stop())
+    try:
+        lander.run()
+    finally:
+        clickhouse.close()
+    return 0
+
+
+def _topics(settings: Settings, _args: argparse.Namespace) -> int:
+    from cxloop.topics import ensure_topics
+
+    created = ensure_topics(settings)
+    print("created: " + (", ".join(created) if created else "nothing, all topics exist"))
+    return 0
+
+
+def _summary(settings: Settings, _args: argparse.Namespace) -> int:
+    from cxloop.reports import fact_counts, score_summary
+    from sinks.clickhouse import open_clickhouse
+
+    clickhouse = open_clickhouse(settings)
+    try:
+        for table, n in fact_counts(clickhouse).items():
+            print(f"{table:>20}: {n}")
+        for line in score_summary(clickhouse):
+            print(line.headline)
+    finally:
+        clickhouse.close()
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from cxloop.demo import run_demo
+
+    return run_demo(settings, duration=args.duration, rate=args.rate)
+
+
+def _kafka(_settings: Settings, args: argparse.Namespace) -> int:
+    from cxloop import local_kafka
+
+    return local_kafka.main(["up", "--data-dir", args.data_dir] + (["--port", str(args.port)] if args.port else []))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cxloop", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("worker", help="run the stream worker (triggers, dispatch, responses)")
+    commands.add_parser("web", help="run the survey web tier")
+    commands.add_parser("sink", help="land fact topics in ClickHouse")
+    commands.add_parser("topics", help="create the topics")
+    commands.add_parser("summary", help="print headline figures from ClickHouse")
+    demo = commands.add_parser("demo", help="the whole loop on a local broker with synthetic traffic")
+    demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)")
+    demo.add_argument("--rate", type=float, default=4.0, help="interactions per second")
+    kafka = commands.add_parser("kafka", help="run a local single-node Kafka broker until Ctrl-C")
+    kafka.add_argument("--data-dir", default="var/kafka")
+    kafka.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"cxloop: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers = {
+        "worker": _worker, "web": _web, "sink": _sink, "topics": _topics, "summary": _summary, "demo": _demo,
+        "kafka": _kafka,
+    }
+    if args.command == "worker":
+        sys.argv = [sys.argv[0], "worker"]  # Faust parses argv itself
+    return handlers[args.command](settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""The records that travel between stages, one dataclass per Avro contract in `schemas/`.
+
+`from_record` validates what Avro cannot (ids present, times in order, counts not negative) and raises
+`InvalidEvent`; `to_record` gives the dict the codec writes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+
+from cxloop.clock import utc
+from cxloop.scoring import ScoreOutOfRange, check_score
+
+
+class InvalidEvent(ValueError):
+    """The message decoded but breaks a rule of its contract."""
+
+
+R = TypeVar("R", bound="Record")
+
+
+@dataclass(frozen=True)
+class Record:
+    contract: ClassVar[str]
+
+    @classmethod
+    def from_record(cls: type[R], record: dict[str, Any]) -> R:
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: (utc(v) if isinstance(v, datetime) else v) for k, v in record.items() if k in names}
+        try:
+            instance = cls(**values)
+        except TypeError as exc:
+            raise InvalidEvent(f"{cls.contract}: {exc}") from exc
+        instance.validate()
+        return instance
+
+    def validate(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if (f.name.endswith("_id") and f.name not in _OPTIONAL_IDS) and not (
+                isinstance(value, str) and value.strip()
+            ):
+                raise InvalidEvent(f"{self.contract}: {f.name} must be a non-empty string")
+
+    def to_record(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_OPTIONAL_IDS = {"agent_id", "team_id", "program_id", "survey_id"}
+
+
+def _not_negative(contract: str, **counts: int) -> None:
+    for name, value in counts.items():
+        if value < 0:
+            raise InvalidEvent(f"{contract}: {name} must not be negative, got {value}")
+
+
+@dataclass(frozen=True)
+class Interaction(Record):
+    contract: ClassVar[str] = "interaction-completed"
+
+    interaction_id: str
+    trigger: str
+    channel: str
+    started_at: datetime
+    ended_at: datetime
+    customer_id: str
+    source_system: str = "unknown"
+    customer_email: str | None = None
+    customer_phone: str | None = None
+    customer_locale: str = "en"
+    customer_timezone: str = "UTC"
+    customer_segment: str | None = None
+    handled_by: str = "human"
+    agent_id: str | None = None
+    agent_name: str | None = None
+    team_id: str | None = None
+    queue: str | None = None
+    contact_reason: str | None = None
+    handle_time_seconds: int = 0
+    wait_time_seconds: int = 0
+    transfers: int = 0
+    resolved: bool = False
+    first_contact_resolution: bool | None = None
+
+    def validate(self) -> None:
+        super().validate()
+        if self.ended_at < self.started_at:
+            raise InvalidEvent(f"{self.contract}: ended_at {self.ended_at} is before started_at {self.started_at}")
+        _not_negative(
+            self.contract,
+            handle_time_seconds=self.handle_time_seconds,
+            wait_time_seconds=self.wait_time_seconds,
+            transfers=self.transfers,
+        )
+        if self.customer_email is not None and "@" not in self.customer_email:
+            raise InvalidEvent(f"{self.contract}: customer_email {self.customer_email!r} is not an address")
+
+
+@dataclass(frozen=True)
+class SurveyDecision(Record):
+    contract: ClassVar[str] = "survey-decision"
+
+    interaction_id: str
+    customer_id: str
+    outcome: str
+    channel: str
+    decided_at: datetime
+    program_id: str | None = None
+    survey_id: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Invitation(Record):
+    contract: ClassVar[str] = "survey-invitation"
+
+    survey_id: str
+    program_id: str
+    metric: str
+    interaction_id: str
+    customer_id: str
+    delivery_channel: str
+    created_at: datetime
+    send_at: datetime
+    expires_at: datetime
+    interaction_channel: str
+    trigger: str
+    interaction_ended_at: datetime
+    customer_email: str | None = None
+    customer_phone: str | None = None
+    locale: str = "en"
+    handled_by: str = "human"
+    agent_id: str | None = None
+    agent_name: str | None = None
+    team_id: str | None = None
+    queue: str | None = None
+    contact_reason: str | None = None
+    handle_time_seconds: int = 0
+    wait_time_seconds: int = 0
+    transfers: int = 0
+    resolved: bool = False
+
+
+@dataclass(frozen=True)
+class SurveyResponse(Record):
+    contract: ClassVar[str] = "survey-response"
+
+    survey_id: str
+    score: int
+    source: str
+    responded_at: datetime
+    comment: str | None = None
+
+    def validate(self) -> None:
+        super().validate()
+        if isinstance(self.score, bool) or not isinstance(self.score, int):
+            raise InvalidEvent(f"{self.contract}: score must be an integer, got {self.score!r}")
+
+
+@dataclass(frozen=True)
+class ScoredResponse(Record):
+    contract: ClassVar[str] = "survey-scored"
+
+    survey_id: str
+    program_id: str
+    metric: str
+    score: int
+    category: str
+    source: str
+    responded_at: datetime
+    scored_at: datetime
+    interaction_id: str
+    customer_id: str
+    delivery_channel: str
+    interaction_channel: str
+    trigger: str
+    handled_by: str
+    interaction_ended_at: datetime
+    comment: str | None = None
+    themes: list[str] = field(default_factory=list)
+    agent_id: str | None = None
+    team_id: str | None = None
+    queue: str | None = None
+    contact_reason: str | None = None
+    handle_time_seconds: int = 0
+    wait_time_seconds: int = 0
+    transfers: int = 0
+    resolved: bool = False
+
+    def validate(self) -> None:
+        super().validate()
+        try:
+            check_score(self.metric, self.score)
+        except ScoreOutOfRange as exc:
+            raise InvalidEvent(f"{self.contract}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class DetractorAlert(Record):
+    contract: ClassVar[str] = "detractor-alert"
+
+    alert_id: str
+    survey_id: str
+    raised_at: datetime
+    priority: str
+    metric: str
+    score: int
+    responded_at: datetime
+    customer_id: str
+    interaction_id: str
+    interaction_channel: str
+    comment: str | None = None
+    themes: list[str] = field(default_factory=list)
+    customer_email: str | None = None
+    customer_phone: str | None = None
+    agent_id: str | None = None
+    agent_name: str | None = None
+    team_id: str | None = None
+    queue: str | None = None
+    contact_reason: str | None = None

@@ -1,0 +1,72 @@
+"""The survey email: the question with one-click score buttons, built by cxloop for every sender backend."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from cxloop.model import Invitation
+from cxloop.scoring import SCALES, Metric
+
+QUESTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
+    # metric -> locale -> (question, low label, high label); neutral wording that does not lead to a high score.
+    "nps": {"en": ("How likely are you to recommend {company} to a friend or colleague?",
+                   "Not at all likely", "Extremely likely")},
+    "csat": {"en": ("How satisfied were you with the help you received from {company}?",
+                    "Very dissatisfied", "Very satisfied")},
+    "ces": {"en": ("{company} made it easy for me to handle my issue.", "Strongly disagree", "Strongly agree")},
+}
+SUBJECT = {"en": "A quick question about your recent contact with {company}"}
+
+
+@dataclass(frozen=True)
+class SurveyEmail:
+    survey_id: str
+    to: str
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str] = field(default_factory=dict)
+    score_links: dict[int, str] = field(default_factory=dict)
+
+
+def _locale(table: dict[str, object], locale: str) -> str:
+    lang = locale.split("-")[0].lower()
+    return lang if lang in table else "en"
+
+
+def build_survey_email(invitation: Invitation, token: str, public_url: str, company: str) -> SurveyEmail:
+    if not invitation.customer_email:
+        raise ValueError(f"invitation {invitation.survey_id} has no email address")
+    metric: Metric = invitation.metric  # type: ignore[assignment]
+    lang = _locale(QUESTIONS[metric], invitation.locale)  # type: ignore[arg-type]
+    question, low_label, high_label = (s.format(company=company) for s in QUESTIONS[metric][lang])
+    base = public_url.rstrip("/")
+    links = {s: f"{base}/r/{token}?{urlencode({'score': s})}" for s in SCALES[metric].points()}
+    buttons = "".join(
+        f'<td style="padding:2px"><a href="{html.escape(url)}" aria-label="{s}" '
+        f'style="display:inline-block;min-width:28px;padding:10px 6px;border:1px solid #445;border-radius:4px;'
+        f'color:#112;text-decoration:none;text-align:center;font:16px sans-serif">{s}</a></td>'
+        for s, url in links.items()
+    )
+    body_html = (
+        f'<!doctype html><html lang="{lang}"><body style="font:16px sans-serif;color:#112">'
+        f"<p>{html.escape(question)}</p>"
+        f'<table role="presentation"><tr>{buttons}</tr></table>'
+        f'<p style="font-size:13px">{html.escape(low_label)} &larr; &rarr; {html.escape(high_label)}</p>'
+        "</body></html>"
+    )
+    body_text = "\n".join(
+        [question, f"({low_label} = {min(links)}, {high_label} = {max(links)})", ""]
+        + [f"{s}: {url}" for s, url in links.items()]
+    )
+    return SurveyEmail(
+        survey_id=invitation.survey_id,
+        to=invitation.customer_email,
+        subject=SUBJECT[lang].format(company=company),
+        text=body_text,
+        html=body_html,
+        headers={"X-Cxloop-Survey-Id": invitation.survey_id},
+        score_links=links,
+    )

@@ -1,0 +1,153 @@
+"""A synthetic contact centre: publishes interactions and, as its customers, answers some of the surveys.
+
+Agents differ in skill, unresolved contacts and transfers hurt, long waits hurt: the figures on the dashboards have
+structure to find. Customers answer by following the score link of the email in the outbox, like a real click.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email
+import email.policy
+import logging
+import random
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+
+from cxloop.clock import Clock, SystemClock
+from cxloop.codec import Codec
+from cxloop.model import Interaction
+from cxloop.producer import AsyncProducer
+from cxloop.scoring import SCALES
+from cxloop.settings import Settings
+from cxloop.surveys import SurveyPolicy, survey_id
+
+log = logging.getLogger(__name__)
+
+CHANNEL_TRIGGERS = [
+    ("voice", "call_end", 0.40), ("chat", "chat_end", 0.25), ("email", "ticket_solved", 0.20),
+    ("bot", "bot_session_end", 0.10), ("web", "self_service_end", 0.05),
+]
+REASONS = ["billing", "delivery", "technical_support", "account_change", "returns", "complaint"]
+TEAMS = {"team-north": ["ava", "ben", "cai", "dee"], "team-south": ["eli", "fay", "gus"], "team-east": ["hal", "ivy"]}
+LINK = re.compile(r"^(\d+): (http\S+)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Agent:
+    agent_id: str
+    team_id: str
+    skill: float  # 0..1, how well this agent's customers fare
+
+
+class ContactCentre:
+    def __init__(self, seed: int = 7, customers: int = 500) -> None:
+        self.rng = random.Random(seed)
+        self.agents = [
+            Agent(f"agent-{name}", team, round(self.rng.uniform(0.35, 0.95), 2))
+            for team, names in TEAMS.items() for name in names
+        ]
+        self.customers = [f"cust-{i:05d}" for i in range(customers)]
+        self.sequence = 0
+        self.mood: dict[str, float] = {}  # survey id -> how the customer feels, 0..1
+
+    def interaction(self, now: datetime) -> Interaction:
+        self.sequence += 1
+        rng = self.rng
+        channel, trigger = rng.choices([(c, t) for c, t, _ in CHANNEL_TRIGGERS],
+                                       weights=[w for *_, w in CHANNEL_TRIGGERS])[0]
+        bot = channel in ("bot", "web")
+        agent = rng.choice(self.agents)
+        customer = rng.choice(self.customers)
+        transfers = 0 if bot else rng.choices([0, 1, 2], weights=[0.75, 0.2, 0.05])[0]
+        resolved = rng.random() < (0.55 if bot else 0.6 + 0.35 * agent.skill)
+        wait = int(rng.expovariate(1 / 90))
+        handle = int(rng.uniform(60, 900))
+        interaction = Interaction(
+            interaction_id=f"int-{now:%Y%m%d}-{self.sequence:07d}-{rng.getrandbits(24):06x}",
+            source_system="cxloop-traffic",
+            trigger=trigger, channel=channel, customer_id=customer,
+            started_at=now - timedelta(seconds=handle + wait), ended_at=now,
+            customer_email=f"{customer}@customers.example" if rng.random() < 0.93 else None,
+            customer_locale="en", handled_by="bot" if bot else "human",
+            agent_id=None if bot else agent.agent_id, agent_name=None if bot else agent.agent_id.split("-")[1],
+            team_id=None if bot else agent.team_id, queue=f"{channel}-{rng.choice(['general', 'priority'])}",
+            contact_reason=rng.choice(REASONS), handle_time_seconds=handle, wait_time_seconds=wait,
+            transfers=transfers, resolved=resolved, first_contact_resolution=resolved and transfers == 0,
+        )
+        skill = 0.5 if bot else agent.skill
+        mood = 0.25 + 0.45 * skill + (0.25 if resolved else -0.2) - 0.12 * transfers - min(wait, 600) / 3000
+        program_id, _ = SurveyPolicy().program_for(interaction)
+        self.mood[survey_id(program_id, interaction.interaction_id)] = max(0.0, min(1.0, mood))
+        return interaction
+
+    def answer(self, survey: str, metric: str) -> int:
+        scale = SCALES[metric]  # type: ignore[index]
+        mood = self.mood.get(survey, 0.6) + self.rng.gauss(0, 0.12)
+        return max(scale.low, min(scale.high, round(scale.low + mood * (scale.high - scale.low))))
+
+
+def score_links(eml: bytes) -> tuple[str, dict[int, str]]:
+    """The survey id and the one-click score links of an outbox email."""
+    message = email.message_from_bytes(eml, policy=email.policy.default)
+    text = message.get_body(preferencelist=("plain",))
+    body = text.get_content() if text is not None else ""
+    return str(message["X-Cxloop-Survey-Id"]), {int(s): url for s, url in LINK.findall(body)}
+
+
+def metric_of(links: dict[int, str]) -> str:
+    return {10: "nps", 5: "csat", 7: "ces"}[max(links)]
+
+
+async def run_traffic(
+    settings: Settings, stop: asyncio.Event, rate: float = 5.0, answer_share: float = 0.6,
+    clock: Clock | None = None, seed: int = 7,
+) -> dict[str, int]:
+    """Publish interactions at `rate`/s and answer `answer_share` of the surveys in the outbox, until `stop`."""
+    clock = clock or SystemClock()
+    centre = ContactCentre(seed)
+    codec = Codec()
+    producer = AsyncProducer(settings)
+    counts = {"interactions": 0, "answered": 0}
+    seen: set[Path] = set()
+    topic = settings.topic("interaction-completed")
+    try:
+        async with aiohttp.ClientSession() as http:
+            while not stop.is_set():
+                interaction = centre.interaction(clock.now())
+                value = codec.encode(interaction.contract, interaction.to_record())
+                await producer.send(topic, interaction.customer_id.encode(), value)
+                counts["interactions"] += 1
+                counts["answered"] += await _answer_new_emails(settings.outbox, seen, centre, http, answer_share)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=1 / rate)
+    finally:
+        producer.close()
+    return counts
+
+
+async def _answer_new_emails(
+    outbox: Path, seen: set[Path], centre: ContactCentre, http: aiohttp.ClientSession, share: float
+) -> int:
+    answered = 0
+    for path in sorted(outbox.glob("*.eml")) if outbox.exists() else []:
+        if path in seen:
+            continue
+        seen.add(path)
+        if centre.rng.random() >= share:
+            continue
+        survey, links = score_links(path.read_bytes())
+        if not links:
+            continue
+        score = centre.answer(survey, metric_of(links))
+        try:
+            async with http.get(links[score]) as reply:
+                answered += reply.status == 200
+        except aiohttp.ClientError as exc:
+            log.warning("could not answer survey %s: %s", survey, exc)
+    return answered

@@ -1,0 +1,1 @@
+"""Outbound adapters: ClickHouse (server and embedded), email (SendGrid and outbox)."""

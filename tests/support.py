@@ -1,0 +1,128 @@
+"""Helpers the integration tests share: settings as environment, child services, polling with a deadline."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from confluent_kafka import Consumer, Producer
+
+from cxloop.codec import Codec
+from cxloop.producer import producer_config
+from cxloop.settings import Settings
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(check: Callable[[], T | None], timeout: float = 60.0, interval: float = 0.2, what: str = "") -> T:
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or check}")
+        time.sleep(interval)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CXLOOP_")}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        env[f"CXLOOP_{name.upper()}"] = str(value)
+    env.pop("KAFKA_BOOTSTRAP", None)
+    env.pop("SENDGRID_API_KEY", None)
+    env.pop("CLICKHOUSE_URL", None)
+    return env
+
+
+class Service:
+    """A cxloop command running as a child process, its output in a log file."""
+
+    def __init__(self, command: str, settings: Settings, log: Path) -> None:
+        self.log = log
+        self._handle = open(log, "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cxloop", command], env=settings_env(settings), cwd=ROOT,
+            stdout=self._handle, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for_output(self, text: str, timeout: float = 90.0) -> None:
+        def seen() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"service exited with {self.process.returncode}:\n{self.output()[-3000:]}")
+            return text in self.output()
+
+        wait_for(seen, timeout, what=f"{text!r} in {self.log.name}")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._handle.close()
+
+
+def publish(settings: Settings, contract: str, key: bytes | None, value: bytes) -> None:
+    producer = Producer(producer_config(settings))
+    producer.produce(settings.topic(contract), key=key, value=value)
+    assert producer.flush(30) == 0, f"{contract}: message not acknowledged"
+
+
+def publish_record(settings: Settings, contract: str, key: str, record: dict) -> None:
+    publish(settings, contract, key.encode(), Codec().encode(contract, record))
+
+
+class TopicReader:
+    """Reads one topic from the beginning, decoding with the codec."""
+
+    def __init__(self, settings: Settings, contract: str) -> None:
+        self.contract = contract
+        self.codec = Codec()
+        self.records: list[dict] = []
+        self.messages: list[tuple[int, int, bytes | None]] = []  # partition, offset, key
+        self._consumer = Consumer({
+            "bootstrap.servers": settings.kafka_bootstrap, "group.id": f"test-reader-{os.urandom(4).hex()}",
+            "auto.offset.reset": "earliest", "enable.auto.commit": False,
+        })
+        self._consumer.subscribe([settings.topic(contract)])
+
+    def poll(self) -> list[dict]:
+        for message in self._consumer.consume(500, timeout=0.2):
+            if message.error():
+                continue
+            self.records.append(self.codec.decode(self.contract, message.value()))
+            self.messages.append((message.partition(), message.offset(), message.key()))
+        return self.records
+
+    def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 60.0, count: int = 1) -> list[dict]:
+        return wait_for(
+            lambda: (lambda hits: hits if len(hits) >= count else None)([r for r in self.poll() if predicate(r)]),
+            timeout, what=f"{count} matching record(s) on {self.contract}",
+        )
+
+    def close(self) -> None:
+        self._consumer.close()
