@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 import faust
+from faust.types import TableT
 
 from agents.pipeline import Pipeline
 from cxloop.model import Invitation
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def register(
-    pipe: Pipeline, invitations: faust.TableT, sender: EmailSender, signer: TokenSigner
+    pipe: Pipeline, invitations: TableT, sender: EmailSender, signer: TokenSigner
 ) -> faust.types.AgentT:
     dispatched = pipe.table("dispatched", help="survey id -> delivery reference; replays are not re-sent")
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import TypeVar
 
 import faust
-from faust.types import EventT
+from faust.types import EventT, TableT
 
 from cxloop.clock import Clock
 from cxloop.codec import Codec
@@ -41,7 +41,7 @@ class Pipeline:
             )
         return self._topics[contract]
 
-    def table(self, name: str, help: str) -> faust.TableT:
+    def table(self, name: str, help: str) -> TableT:
         return self.app.Table(
             name,
             default=None,

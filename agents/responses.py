@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import faust
+from faust.types import TableT
 
 from agents.pipeline import Pipeline
 from cxloop.deadletter import UnknownSurvey
@@ -14,7 +15,7 @@ from cxloop.surveys import detractor_alert, score
 log = logging.getLogger(__name__)
 
 
-def register(pipe: Pipeline, invitations: faust.TableT) -> faust.types.AgentT:
+def register(pipe: Pipeline, invitations: TableT) -> faust.types.AgentT:
     answered = pipe.table("answered", help="survey id -> score of the first answer; later ones are duplicates")
 
     @pipe.app.agent(pipe.topic("survey-response"), name="responses", concurrency=1)

@@ -20,6 +20,7 @@ from typing import Any
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 from fastavro.types import Schema
+from fastavro.validation import ValidationError, validate
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 MAGIC = 0
@@ -99,8 +100,10 @@ class Codec:
         buffer = io.BytesIO()
         buffer.write(HEADER.pack(MAGIC, schema_id))
         try:
+            # fastavro's writer coerces silently (7.5 -> 7, "no" -> True); validate types and ranges first.
+            validate(record, self.schema(contract), raise_errors=True)
             fastavro.schemaless_writer(buffer, self.schema(contract), dict(record))
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError, ValidationError) as exc:
             raise InvalidRecord(f"record does not fit {contract}: {exc}") from exc
         return buffer.getvalue()
 

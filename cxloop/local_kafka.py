@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import base64
+import contextlib
 import hashlib
 import os
 import re
@@ -79,7 +80,11 @@ def kafka_classpath(cache_dir: Path | None = None) -> Path:
     cache_dir = cache_dir.expanduser().resolve()
     digest = hashlib.sha256(POM.read_bytes()).hexdigest()
     marker = cache_dir / ".cxloop-complete"
-    if marker.is_file() and marker.read_text().strip() == digest:
+
+    def complete() -> bool:
+        return marker.is_file() and marker.read_text().strip() == digest
+
+    if complete():
         return cache_dir
     if cache_dir.exists() and not marker.is_file() and any(cache_dir.iterdir()):
         raise RuntimeError(f"{cache_dir} is not empty and not a cxloop Kafka jar cache; refusing to use it")
@@ -88,20 +93,20 @@ def kafka_classpath(cache_dir: Path | None = None) -> Path:
     _java()
     tmp = cache_dir.with_name(f"{cache_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    cmd = [mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(POM), "dependency:copy-dependencies",
-           f"-DoutputDirectory={tmp}"]
+    cmd = [mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies", f"-DoutputDirectory={tmp}"]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     if proc.returncode != 0 or not any(tmp.glob("kafka_*.jar")):
         shutil.rmtree(tmp, ignore_errors=True)
-        raise RuntimeError(f"mvn failed (exit {proc.returncode}): {' '.join(cmd)}\n{proc.stdout}")
+        output = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout)  # Maven 3.8 colours even with -B
+        raise RuntimeError(f"mvn failed (exit {proc.returncode}): {' '.join(cmd)}\n{output}")
     (tmp / marker.name).write_text(digest + "\n")
-    shutil.rmtree(cache_dir, ignore_errors=True)  # empty, or a stale cache of ours
-    try:
-        tmp.rename(cache_dir)
-    except OSError:  # another process installed the cache in the meantime
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (marker.is_file() and marker.read_text().strip() == digest):
-            raise
+    if not complete():  # else a concurrent process has installed the same jars meanwhile
+        shutil.rmtree(cache_dir, ignore_errors=True)  # empty, or a stale cache of ours
+        with contextlib.suppress(OSError):
+            tmp.rename(cache_dir)
+    shutil.rmtree(tmp, ignore_errors=True)
+    if not complete():
+        raise RuntimeError(f"could not install the Kafka jars into {cache_dir}")
     return cache_dir
 
 
@@ -194,31 +199,27 @@ class LocalKafka:
         with self.log_file.open("ab") as log:
             offset = log.tell()
             if not (self.data_dir / "kraft" / "meta.properties").is_file():
-                # cluster id as `kafka-storage random-uuid` makes it (base64url of 16 random bytes),
-                # never starting with "-": the top bit of the first byte is cleared
+                # as `kafka-storage random-uuid`: base64url of 16 random bytes, never starting with "-"
                 raw = bytes([os.urandom(1)[0] & 0x7F]) + os.urandom(15)
                 cid = base64.urlsafe_b64encode(raw).decode().rstrip("=")
                 fmt = [*jvm, "kafka.tools.StorageTool", "format", "-t", cid, "-c", str(props), "--standalone"]
                 if subprocess.run(fmt, stdout=log, stderr=subprocess.STDOUT, check=False).returncode:
                     raise RuntimeError(f"formatting {self.data_dir} failed:\n{self._tail(offset)}")
-            broker = [*jvm, f"-Xmx{self.heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "kafka.Kafka"]
-            self._proc = subprocess.Popen(
-                [*broker, str(props)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir,
-                start_new_session=True)
+            self._proc = subprocess.Popen([*jvm, f"-Xmx{self.heap}", "-XX:+UseG1GC", "kafka.Kafka", str(props)],
+                                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                          cwd=self.data_dir, start_new_session=True)
         _running.add(self)
         try:
-            self._wait_ready(deadline, offset)
+            self._wait_ready(self._proc, deadline, offset)
         except BaseException:
             self.stop(timeout=5.0)
             raise
         return self
 
-    def _wait_ready(self, deadline: float, offset: int) -> None:
+    def _wait_ready(self, proc: subprocess.Popen[bytes], deadline: float, offset: int) -> None:
         admin: AdminClient | None = None
         while True:
-            assert self._proc is not None
-            remaining, code = deadline - time.monotonic(), self._proc.poll()
+            remaining, code = deadline - time.monotonic(), proc.poll()
             if code is not None or remaining <= 0:
                 what = f"exited with code {code}" if code is not None else "not ready in time"
                 raise RuntimeError(f"Kafka {self.bootstrap} {what}; {self.log_file}:\n{self._tail(offset)}")
@@ -272,14 +273,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "up", help="start a broker and keep it running until SIGINT/SIGTERM")
     up.add_argument("--data-dir", type=Path, required=True, help="broker state (formatted on first use)")
     up.add_argument("--port", type=int, default=0, help="client port (default: previous or a free one)")
-    up.add_argument("--controller-port", type=int, default=0)
     up.add_argument("--heap", default="512m", help="JVM max heap (default 512m)")
     up.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for readiness")
     args = parser.parse_args(argv)
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda _signum, _frame: stopping.set())
-    broker = LocalKafka(args.data_dir, port=args.port, controller_port=args.controller_port, heap=args.heap)
+    broker = LocalKafka(args.data_dir, port=args.port, heap=args.heap)
     try:
         broker.start(timeout=args.timeout)
         print(f"KAFKA_BOOTSTRAP={broker.bootstrap}", flush=True)

@@ -25,6 +25,7 @@ R = TypeVar("R", bound="Record")
 @dataclass(frozen=True)
 class Record:
     contract: ClassVar[str]
+    optional_ids: ClassVar[frozenset[str]] = frozenset({"agent_id", "team_id"})
 
     @classmethod
     def from_record(cls: type[R], record: dict[str, Any]) -> R:
@@ -40,16 +41,13 @@ class Record:
     def validate(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if (f.name.endswith("_id") and f.name not in _OPTIONAL_IDS) and not (
+            if (f.name.endswith("_id") and f.name not in self.optional_ids) and not (
                 isinstance(value, str) and value.strip()
             ):
                 raise InvalidEvent(f"{self.contract}: {f.name} must be a non-empty string")
 
     def to_record(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-_OPTIONAL_IDS = {"agent_id", "team_id", "program_id", "survey_id"}
 
 
 def _not_negative(contract: str, **counts: int) -> None:
@@ -103,6 +101,7 @@ class Interaction(Record):
 @dataclass(frozen=True)
 class SurveyDecision(Record):
     contract: ClassVar[str] = "survey-decision"
+    optional_ids: ClassVar[frozenset[str]] = frozenset({"program_id", "survey_id"})
 
     interaction_id: str
     customer_id: str

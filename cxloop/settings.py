@@ -117,5 +117,6 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def _env_name(loc: tuple[int | str, ...]) -> str:
-    name = ".".join(str(part) for part in loc).upper()
-    return name if name.startswith(("CXLOOP_", "KAFKA_", "SENDGRID_", "CLICKHOUSE_")) else f"CXLOOP_{name}"
+    """The variable to fix: an alias is reported as given (KAFKA_BOOTSTRAP), a field by its CXLOOP_ name."""
+    name = str(loc[0]) if loc else ""
+    return f"CXLOOP_{name.upper()}" if name in Settings.model_fields else name

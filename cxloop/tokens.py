@@ -72,7 +72,7 @@ class TokenSigner:
             raise InvalidToken("malformed survey link") from exc
         if key_id not in self._keys:
             raise InvalidToken("survey link signed with an unknown key")
-        if not hmac.compare_digest(mac, self._mac(key_id, body)):
+        if not hmac.compare_digest(mac.encode("utf-8", "replace"), self._mac(key_id, body).encode()):
             raise InvalidToken("survey link signature does not match")
         try:
             token = SurveyToken(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -69,7 +70,7 @@ def create_web_app(
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
-    async def producer_lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
+    async def producer_lifecycle(app: web.Application) -> AsyncIterator[None]:
         app[PRODUCER] = AsyncProducer(settings)
         yield
         app[PRODUCER].close()

@@ -74,7 +74,7 @@ class SendGridSender:
         self.attempts = attempts
         self.backoff_seconds = backoff_seconds
 
-    def _mail(self, email: SurveyEmail):  # type: ignore[no-untyped-def]
+    def _mail(self, email: SurveyEmail):
         from sendgrid.helpers.mail import CustomArg, Header, Mail
 
         mail = Mail(

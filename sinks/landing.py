@@ -52,6 +52,7 @@ class Lander:
         self._batches: dict[tuple[str, int], Batch] = {}
         self._stopping = threading.Event()
         self.rows_landed = 0
+        self.failed_inserts = 0
         self._consumer = Consumer({
             "bootstrap.servers": settings.kafka_bootstrap,
             "group.id": f"{settings.app_id}-clickhouse",
@@ -79,11 +80,12 @@ class Lander:
             self._producer.flush(10)
 
     def _take(self, message: Message) -> None:
-        if message.error():
-            if message.error().code() != confluent_kafka.KafkaError._PARTITION_EOF:
-                log.warning("consumer error: %s", message.error())
+        error = message.error()
+        if error is not None:
+            if error.code() != confluent_kafka.KafkaError._PARTITION_EOF:
+                log.warning("consumer error: %s", error)
             return
-        topic, partition, offset = message.topic(), message.partition(), message.offset()
+        topic, partition, offset = _position(message)
         contract = self._contracts[topic]
         table = FACT_TABLES[contract]
         batch = self._batches.setdefault((topic, partition), Batch(table, first_offset=offset))
@@ -112,6 +114,7 @@ class Lander:
                 self.clickhouse.insert(batch.table, batch.rows, dedup_token=token)
                 break
             except ClickHouseError as exc:
+                self.failed_inserts += 1
                 if self._stopping.is_set():
                     log.error("ClickHouse insert %s failed while stopping, left for replay: %s", token, exc)
                     return
@@ -130,7 +133,7 @@ class Lander:
         while time.monotonic() < deadline and not self._stopping.is_set():
             message = self._consumer.poll(0.1)
             if message is not None and not message.error():  # a partition assigned meanwhile: read it later
-                self._consumer.seek(TopicPartition(message.topic(), message.partition(), message.offset()))
+                self._consumer.seek(TopicPartition(*_position(message)))
         self._consumer.resume(assignment)
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -139,12 +142,19 @@ class Lander:
                 self._flush((tp.topic, tp.partition))
 
     def _dead_letter(self, message: Message, exc: Exception) -> None:
-        log.warning("lander rejected %s[%s]@%s: %s", message.topic(), message.partition(), message.offset(), exc)
+        topic, partition, offset = _position(message)
+        log.warning("lander sent %s[%s]@%s to dead-letter: %s", topic, partition, offset, exc)
         record = dead_letter_record(
-            stage="clickhouse", exc=exc, topic=message.topic(), partition=message.partition(),
-            offset=message.offset(), key=message.key(), value=message.value(), now=self.clock.now(),
+            stage="clickhouse", exc=exc, topic=topic, partition=partition, offset=offset,
+            key=message.key(), value=message.value(), now=self.clock.now(),
         )
         self._producer.produce(
             self.settings.topic("dead-letter"), key=message.key(), value=self.codec.encode("dead-letter", record)
         )
         self._producer.flush(30)
+
+
+def _position(message: Message) -> tuple[str, int, int]:
+    topic, partition, offset = message.topic(), message.partition(), message.offset()
+    assert topic is not None and partition is not None and offset is not None, "a consumed message has a position"
+    return topic, partition, offset

@@ -86,14 +86,25 @@ class Service:
         self._handle.close()
 
 
-def publish(settings: Settings, contract: str, key: bytes | None, value: bytes) -> None:
+def publish_many(settings: Settings, contract: str, messages: list[tuple[bytes | None, bytes]]) -> None:
+    """Publish in order with one idempotent producer; returns once the broker acknowledged all of them."""
     producer = Producer(producer_config(settings))
-    producer.produce(settings.topic(contract), key=key, value=value)
-    assert producer.flush(30) == 0, f"{contract}: message not acknowledged"
+    for key, value in messages:
+        producer.produce(settings.topic(contract), key=key, value=value)
+    assert producer.flush(30) == 0, f"{contract}: messages not acknowledged"
+
+
+def publish(settings: Settings, contract: str, key: bytes | None, value: bytes) -> None:
+    publish_many(settings, contract, [(key, value)])
+
+
+def publish_records(settings: Settings, contract: str, records: list[tuple[str, dict]]) -> None:
+    codec = Codec()
+    publish_many(settings, contract, [(key.encode(), codec.encode(contract, record)) for key, record in records])
 
 
 def publish_record(settings: Settings, contract: str, key: str, record: dict) -> None:
-    publish(settings, contract, key.encode(), Codec().encode(contract, record))
+    publish_records(settings, contract, [(key, record)])
 
 
 class TopicReader:

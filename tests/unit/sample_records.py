@@ -1,0 +1,92 @@
+"""Realistic records for the unit tests: one call, one chat, one transfer, and what the survey loop makes of them.
+
+Times are whole milliseconds so they survive Avro's timestamp-millis unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from cxloop.model import Interaction, Invitation, SurveyResponse
+from cxloop.scoring import Metric
+from cxloop.surveys import SurveyPolicy, decide
+from cxloop.tokens import TokenSigner
+
+ENDED_AT = datetime(2025, 3, 4, 9, 30, 15, 250_000, tzinfo=timezone.utc)
+DECIDED_AT = ENDED_AT + timedelta(minutes=1)
+
+# A trigger whose default program asks each metric.
+TRIGGER_FOR: dict[Metric, tuple[str, str]] = {
+    "nps": ("call_end", "voice"),
+    "csat": ("chat_end", "chat"),
+    "ces": ("transfer", "voice"),
+}
+
+
+def interaction_record(**overrides: Any) -> dict[str, Any]:
+    """An interaction as the Avro decoder hands it over: every field of the contract present."""
+    record: dict[str, Any] = {
+        "interaction_id": "genesys-call-000123",
+        "source_system": "genesys",
+        "trigger": "call_end",
+        "channel": "voice",
+        "started_at": ENDED_AT - timedelta(minutes=9, seconds=30),
+        "ended_at": ENDED_AT,
+        "customer_id": "cust-00042",
+        "customer_email": "maria.lopez@example.org",
+        "customer_phone": "+34600111222",
+        "customer_locale": "es-ES",
+        "customer_timezone": "Europe/Madrid",
+        "customer_segment": "consumer",
+        "handled_by": "human",
+        "agent_id": "agent-ava",
+        "agent_name": "Ava",
+        "team_id": "team-north",
+        "queue": "voice-billing",
+        "contact_reason": "billing",
+        "handle_time_seconds": 420,
+        "wait_time_seconds": 150,
+        "transfers": 1,
+        "resolved": True,
+        "first_contact_resolution": False,
+    }
+    record.update(overrides)
+    return record
+
+
+def interaction(**overrides: Any) -> Interaction:
+    return Interaction.from_record(interaction_record(**overrides))
+
+
+def interaction_for(metric: Metric, **overrides: Any) -> Interaction:
+    trigger, channel = TRIGGER_FOR[metric]
+    return interaction(trigger=trigger, channel=channel, **overrides)
+
+
+def invitation_for(metric: Metric, **overrides: Any) -> Invitation:
+    """The invitation `decide` makes for an interaction whose trigger asks `metric`."""
+    _, invitation = decide(interaction_for(metric, **overrides), SurveyPolicy(), DECIDED_AT)
+    assert invitation is not None and invitation.metric == metric
+    return invitation
+
+
+def response_to(invitation: Invitation, score: int, **overrides: Any) -> SurveyResponse:
+    fields: dict[str, Any] = {
+        "survey_id": invitation.survey_id,
+        "score": score,
+        "source": "email_click",
+        "responded_at": invitation.send_at + timedelta(hours=2),
+        "comment": "The agent was kind but I had to call twice.",
+    }
+    fields.update(overrides)
+    return SurveyResponse(**fields)
+
+
+def replace(record: Any, **changes: Any) -> Any:
+    return dataclasses.replace(record, **changes)
+
+
+def signer(keys: dict[str, bytes] | None = None, active: str = "k2025") -> TokenSigner:
+    return TokenSigner(keys or {"k2025": b"unit-test-signing-secret-2025"}, active)
