@@ -48,4 +48,5 @@ def fact_counts(clickhouse: ClickHouse) -> dict[str, int]:
     sql = " UNION ALL ".join(
         f"SELECT '{t}' AS t, count() AS n FROM {clickhouse.database}.{t} FINAL" for t in tables
     )
-    return {row["t"]: int(row["n"]) for row in clickhouse.query(sql)}
+    counts = {row["t"]: int(row["n"]) for row in clickhouse.query(sql)}
+    return {t: counts[t] for t in tables}

@@ -16,7 +16,9 @@ class ConfigError(ValueError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CXLOOP_", frozen=True, extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="CXLOOP_", frozen=True, extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
     # Kafka
     kafka_bootstrap: str = Field(

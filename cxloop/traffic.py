@@ -81,7 +81,7 @@ class ContactCentre:
             transfers=transfers, resolved=resolved, first_contact_resolution=resolved and transfers == 0,
         )
         skill = 0.5 if bot else agent.skill
-        mood = 0.25 + 0.45 * skill + (0.25 if resolved else -0.2) - 0.12 * transfers - min(wait, 600) / 3000
+        mood = 0.35 + 0.45 * skill + (0.2 if resolved else -0.25) - 0.1 * transfers - min(wait, 600) / 3000
         program_id, _ = SurveyPolicy().program_for(interaction)
         self.mood[survey_id(program_id, interaction.interaction_id)] = max(0.0, min(1.0, mood))
         return interaction
