@@ -1,15 +1,20 @@
-"""survey-invitation -> the survey email (outbox or SendGrid), once per survey id."""
+"""survey-invitation -> the survey email (outbox or SendGrid) at its send time, once per survey id, and at most
+one reminder to those who have not answered."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from datetime import datetime, timezone
 
 import faust
-from faust.types import TableT
+from faust.types import EventT, TableT
 
 from agents.pipeline import Pipeline
+from agents.scheduler import Schedule
 from cxloop.model import Invitation
+from cxloop.programs import SurveyPrograms
 from cxloop.survey_email import build_survey_email
 from cxloop.tokens import SurveyToken, TokenSigner
 from sinks.email import EmailSender
@@ -18,27 +23,92 @@ log = logging.getLogger(__name__)
 
 
 def register(
-    pipe: Pipeline, invitations: TableT, sender: EmailSender, signer: TokenSigner
+    pipe: Pipeline, invitations: TableT, answered: TableT, sender: EmailSender, signer: TokenSigner,
+    programs: SurveyPrograms,
 ) -> faust.types.AgentT:
-    dispatched = pipe.table("dispatched", help="survey id -> delivery reference; replays are not re-sent")
+    dispatched = pipe.table("dispatched", help="survey id -> {ref, reminder_at, reminded}; replays are not re-sent")
+    invitation_topic, ticks = pipe.topic("survey-invitation"), pipe.internal_topic("dispatch-ticks")
+    source = pipe.app.topic(invitation_topic.get_topic_name(), ticks.get_topic_name(), key_type=bytes,
+                            value_type=bytes, key_serializer="raw", value_serializer="raw")
+    schedule = Schedule(pipe.app, ticks, pipe.clock)
 
-    @pipe.app.agent(pipe.topic("survey-invitation"), name="dispatch", concurrency=1)
+    def load(key: bytes) -> Invitation | None:
+        stored = invitations.get(key)
+        return Invitation.from_record(pipe.codec.decode(Invitation.contract, stored)) if stored else None
+
+    def next_wakeup(invitation: Invitation) -> datetime | None:
+        """When this survey next needs the dispatcher: its send time, its reminder, or never."""
+        sent = dispatched.get(invitation.survey_id.encode())
+        if sent is None:
+            return invitation.send_at
+        state = json.loads(sent)
+        if state.get("reminder_at") and not state.get("reminded"):
+            return datetime.fromtimestamp(state["reminder_at"] / 1000, timezone.utc)
+        return None
+
+    @dispatched.on_recover
+    async def reschedule() -> None:
+        schedule.clear()
+        for key, _value in invitations.items():
+            invitation = load(key)
+            wakeup = next_wakeup(invitation) if invitation else None
+            if wakeup is not None:
+                schedule.at(key, wakeup)
+
+    async def send(invitation: Invitation, reminder: bool) -> str:
+        token = signer.sign(
+            SurveyToken(invitation.survey_id, invitation.metric, invitation.expires_at, invitation.locale)
+        )
+        program = programs.by_id(invitation.program_id)
+        email = build_survey_email(invitation, token, pipe.settings.public_url, pipe.settings.company_name,
+                                   program=program, reminder=reminder)
+        return await asyncio.to_thread(sender.send, email)
+
+    async def advance(invitation: Invitation) -> None:
+        """Do whatever is due now for this survey, then wake up for what comes next."""
+        key = invitation.survey_id.encode()
+        now = pipe.clock.now()
+        sent = dispatched.get(key)
+        if sent is None and invitation.send_at <= now:
+            reference = await send(invitation, reminder=False)
+            program = programs.by_id(invitation.program_id)
+            after = program.timing.reminder_after if program else None
+            reminder_at = invitation.send_at + after if after else None
+            if reminder_at is not None and reminder_at >= invitation.expires_at:
+                reminder_at = None
+            dispatched[key] = json.dumps({"ref": reference, "reminder_at": _ms(reminder_at),
+                                          "reminded": False}).encode()
+        elif sent is not None:
+            state = json.loads(sent)
+            due = state.get("reminder_at")
+            if due and not state["reminded"] and due <= _ms(now) and now < invitation.expires_at:
+                if answered.get(key) is None:
+                    await send(invitation, reminder=True)
+                state["reminded"] = True
+                dispatched[key] = json.dumps(state).encode()
+        wakeup = next_wakeup(invitation)
+        if wakeup is not None and wakeup > now:
+            schedule.at(key, wakeup)
+
+    async def on_invitation(event: EventT) -> None:
+        invitation = pipe.decode(event, Invitation)
+        invitations[invitation.survey_id.encode()] = event.message.value
+        await advance(invitation)
+
+    async def on_tick(event: EventT) -> None:
+        invitation = load(event.message.key or b"")
+        if invitation is not None:
+            await advance(invitation)
+
+    @pipe.app.agent(source, name="dispatch", concurrency=1)
     async def dispatch(stream: faust.StreamT) -> None:
         async for event in stream.events():
             async with pipe.per_event(event, "dispatch"):
-                invitation = pipe.decode(event, Invitation)
-                key = invitation.survey_id.encode()
-                invitations[key] = event.message.value
-                if dispatched.get(key) is not None:
-                    log.info("survey %s already sent, replay skipped", invitation.survey_id)
-                    continue
-                token = signer.sign(
-                    SurveyToken(invitation.survey_id, invitation.metric, invitation.expires_at, invitation.locale)
-                )
-                email = build_survey_email(
-                    invitation, token, pipe.settings.public_url, pipe.settings.company_name
-                )
-                reference = await asyncio.to_thread(sender.send, email)
-                dispatched[key] = reference.encode()
+                handler = on_tick if event.message.topic == ticks.get_topic_name() else on_invitation
+                await handler(event)
 
     return dispatch
+
+
+def _ms(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp() * 1000)

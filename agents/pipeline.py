@@ -15,6 +15,7 @@ from cxloop.codec import Codec
 from cxloop.deadletter import dead_letter_record
 from cxloop.model import Record
 from cxloop.settings import Settings
+from cxloop.topics import internal_topic
 
 log = logging.getLogger(__name__)
 R = TypeVar("R", bound=Record)
@@ -30,16 +31,22 @@ class Pipeline:
 
     def topic(self, contract: str) -> faust.TopicT:
         """The Faust topic of a contract; bytes in and out, the codec does the rest."""
-        if contract not in self._topics:
-            self._topics[contract] = self.app.topic(
-                self.settings.topic(contract),
+        return self._topic(self.settings.topic(contract))
+
+    def internal_topic(self, name: str) -> faust.TopicT:
+        return self._topic(internal_topic(self.settings, name))
+
+    def _topic(self, name: str) -> faust.TopicT:
+        if name not in self._topics:
+            self._topics[name] = self.app.topic(
+                name,
                 key_type=bytes,
                 value_type=bytes,
                 key_serializer="raw",
                 value_serializer="raw",
                 partitions=self.settings.topic_partitions,
             )
-        return self._topics[contract]
+        return self._topics[name]
 
     def table(self, name: str, help: str) -> TableT:
         return self.app.Table(

@@ -15,8 +15,8 @@ from cxloop.surveys import detractor_alert, score
 log = logging.getLogger(__name__)
 
 
-def register(pipe: Pipeline, invitations: TableT) -> faust.types.AgentT:
-    answered = pipe.table("answered", help="survey id -> score of the first answer; later ones are duplicates")
+def register(pipe: Pipeline, invitations: TableT, answered: TableT) -> faust.types.AgentT:
+    answers_by_customer = pipe.internal_topic("answers-by-customer")
 
     @pipe.app.agent(pipe.topic("survey-response"), name="responses", concurrency=1)
     async def responses(stream: faust.StreamT) -> None:
@@ -34,6 +34,9 @@ def register(pipe: Pipeline, invitations: TableT) -> faust.types.AgentT:
                 now = pipe.clock.now()
                 scored = score(response, invitation, now)
                 await pipe.send(scored, key=scored.survey_id)
+                # The triggers stage keeps survey history per customer: caps can start their clock at the answer.
+                await answers_by_customer.send(key=scored.customer_id.encode(),
+                                               value=pipe.codec.encode(scored.contract, scored.to_record()))
                 alert = detractor_alert(scored, invitation, now)
                 if alert is not None:
                     await pipe.send(alert, key=alert.survey_id)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import faust
 
 from agents import dispatch, responses, triggers
 from agents.pipeline import Pipeline
 from cxloop.clock import Clock, SystemClock
 from cxloop.codec import Codec, SchemaRegistry
+from cxloop.decisions import TriggerRules
+from cxloop.programs import DEFAULT_PROGRAMS, SurveyPrograms, load_programs
 from cxloop.settings import Settings
-from cxloop.surveys import SurveyPolicy
 from cxloop.tokens import TokenSigner
 from sinks.email import EmailSender, OutboxSender, SendGridSender
 
@@ -24,6 +23,11 @@ def codec_for(settings: Settings) -> Codec:
 def signer_for(settings: Settings) -> TokenSigner:
     keys, active = settings.signing_keys
     return TokenSigner(keys, active)
+
+
+def programs_for(settings: Settings) -> SurveyPrograms:
+    """The survey programs; a bad file raises ProgramError naming file, line and field."""
+    return load_programs(settings.programs_file or DEFAULT_PROGRAMS)
 
 
 def email_sender_for(settings: Settings) -> EmailSender:
@@ -47,10 +51,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
         web_enabled=False,
         table_cleanup_interval=60.0,
     )
+    programs = programs_for(settings)
     pipe = Pipeline(app, settings, codec_for(settings), clock or SystemClock())
     invitations = pipe.table("invitations", help="survey id -> invitation (Avro), joined by the responses agent")
-    policy = SurveyPolicy(expiry=timedelta(days=settings.survey_expiry_days))
-    triggers.register(pipe, policy)
-    dispatch.register(pipe, invitations, email_sender_for(settings), signer_for(settings))
-    responses.register(pipe, invitations)
+    answered = pipe.table("answered", help="survey id -> score of the first answer; later ones are duplicates")
+    triggers.register(pipe, TriggerRules(programs))
+    dispatch.register(pipe, invitations, answered, email_sender_for(settings), signer_for(settings), programs)
+    responses.register(pipe, invitations, answered)
     return app

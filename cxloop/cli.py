@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from cxloop.programs import ProgramError
 from cxloop.settings import ConfigError, Settings, load_settings
 
 
@@ -113,9 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "worker": _worker, "web": _web, "sink": _sink, "topics": _topics, "summary": _summary, "demo": _demo,
         "kafka": _kafka,
     }
-    if args.command == "worker":
-        sys.argv = [sys.argv[0], "worker"]  # Faust parses argv itself
-    return handlers[args.command](settings, args)
+    try:
+        return handlers[args.command](settings, args)
+    except ProgramError as exc:
+        print(f"cxloop: bad survey programs:\n{exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from confluent_kafka import Consumer
 
 from cxloop.codec import Codec
 from cxloop.local_kafka import LocalKafka
+from cxloop.programs import DEMO_PROGRAMS
 from cxloop.reports import fact_counts, score_summary
 from cxloop.settings import Settings
 from cxloop.topics import ensure_topics
@@ -103,10 +104,12 @@ def run_demo(base: Settings, duration: float | None, rate: float) -> int:
     settings = base.model_copy(update={
         "kafka_bootstrap": bootstrap, "data_dir": data, "web_port": web_port,
         "public_url": f"http://127.0.0.1:{web_port}", "topic_partitions": min(base.topic_partitions, 2),
+        "programs_file": base.programs_file or DEMO_PROGRAMS,
     })
     env = {**os.environ, "CXLOOP_KAFKA_BOOTSTRAP": bootstrap, "CXLOOP_DATA_DIR": str(data),
            "CXLOOP_WEB_PORT": str(web_port), "CXLOOP_PUBLIC_URL": settings.public_url,
-           "CXLOOP_TOPIC_PARTITIONS": str(settings.topic_partitions)}
+           "CXLOOP_TOPIC_PARTITIONS": str(settings.topic_partitions),
+           "CXLOOP_PROGRAMS_FILE": str(settings.programs_file)}
     ensure_topics(settings)
     logs = open(data / "services.log", "ab")  # noqa: SIM115 - closed in finally
     children = [_spawn("worker", env, logs), _spawn("web", env, logs)]

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cxloop.clock import utc
 from cxloop.scoring import ScoreOutOfRange, check_score
@@ -94,6 +95,10 @@ class Interaction(Record):
             wait_time_seconds=self.wait_time_seconds,
             transfers=self.transfers,
         )
+        try:
+            ZoneInfo(self.customer_timezone)
+        except (ValueError, ZoneInfoNotFoundError) as exc:
+            raise InvalidEvent(f"{self.contract}: customer_timezone {self.customer_timezone!r} is unknown") from exc
         if self.customer_email is not None and "@" not in self.customer_email:
             raise InvalidEvent(f"{self.contract}: customer_email {self.customer_email!r} is not an address")
 
@@ -111,6 +116,7 @@ class SurveyDecision(Record):
     program_id: str | None = None
     survey_id: str | None = None
     detail: str = ""
+    trigger: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,3 +227,14 @@ class DetractorAlert(Record):
     team_id: str | None = None
     queue: str | None = None
     contact_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ConsentChange(Record):
+    contract: ClassVar[str] = "customer-consent"
+
+    customer_id: str
+    status: str
+    changed_at: datetime
+    reason: str = ""
+    source: str = ""

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     response_ack_timeout_seconds: float = Field(10.0, gt=0)
 
     # Surveys
-    survey_expiry_days: float = Field(7.0, gt=0)
+    programs_file: Path | None = Field(None, description="Survey programs YAML; default: the shipped programs")
     company_name: str = "Example Co"
 
     # Email

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from cxloop.model import Invitation
+from cxloop.programs import Program
 from cxloop.scoring import SCALES, Metric
 
 QUESTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
@@ -18,6 +19,7 @@ QUESTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
     "ces": {"en": ("{company} made it easy for me to handle my issue.", "Strongly disagree", "Strongly agree")},
 }
 SUBJECT = {"en": "A quick question about your recent contact with {company}"}
+REMINDER = {"en": "Reminder: "}
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,12 @@ class SurveyEmail:
     html: str
     headers: dict[str, str] = field(default_factory=dict)
     score_links: dict[int, str] = field(default_factory=dict)
+    kind: str = "invitation"  # or "reminder"
+
+    @property
+    def reference(self) -> str:
+        """Unique per survey and kind: a replay of the same email has the same reference."""
+        return self.survey_id if self.kind == "invitation" else f"{self.survey_id}.{self.kind}"
 
 
 def _locale(table: dict[str, object], locale: str) -> str:
@@ -36,12 +44,19 @@ def _locale(table: dict[str, object], locale: str) -> str:
     return lang if lang in table else "en"
 
 
-def build_survey_email(invitation: Invitation, token: str, public_url: str, company: str) -> SurveyEmail:
+def build_survey_email(
+    invitation: Invitation, token: str, public_url: str, company: str, program: Program | None = None,
+    reminder: bool = False,
+) -> SurveyEmail:
+    """The email for an invitation; the program's own question text wins over the built-in one for its metric."""
     if not invitation.customer_email:
         raise ValueError(f"invitation {invitation.survey_id} has no email address")
     metric: Metric = invitation.metric  # type: ignore[assignment]
     lang = _locale(QUESTIONS[metric], invitation.locale)  # type: ignore[arg-type]
     question, low_label, high_label = (s.format(company=company) for s in QUESTIONS[metric][lang])
+    if program is not None and program.texts:
+        texts = program.texts[_locale(program.texts, invitation.locale)]  # type: ignore[arg-type]
+        question = texts.question.format(company=company)
     base = public_url.rstrip("/")
     links = {s: f"{base}/r/{token}?{urlencode({'score': s})}" for s in SCALES[metric].points()}
     buttons = "".join(
@@ -64,7 +79,8 @@ def build_survey_email(invitation: Invitation, token: str, public_url: str, comp
     return SurveyEmail(
         survey_id=invitation.survey_id,
         to=invitation.customer_email,
-        subject=SUBJECT[lang].format(company=company),
+        subject=(REMINDER[lang] if reminder else "") + SUBJECT[lang].format(company=company),
+        kind="reminder" if reminder else "invitation",
         text=body_text,
         html=body_html,
         headers={"X-Cxloop-Survey-Id": invitation.survey_id},

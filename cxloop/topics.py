@@ -13,14 +13,22 @@ from cxloop.settings import Settings
 log = logging.getLogger(__name__)
 
 
+INTERNAL = ("interactions-by-customer", "answers-by-customer", "triggers-ticks", "dispatch-ticks")
+
+
 def contracts() -> list[str]:
     return sorted(path.stem for path in SCHEMAS_DIR.glob("*.avsc"))
+
+
+def internal_topic(settings: Settings, name: str) -> str:
+    """Topics only cxloop's own stages read: re-keyed copies and scheduler ticks, named after the app."""
+    return f"{settings.topic_prefix}{settings.app_id}-{name}"
 
 
 def ensure_topics(settings: Settings, timeout: float = 60.0) -> list[str]:
     """Create missing topics (partitions and replication from settings); returns the names created."""
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    wanted = [settings.topic(contract) for contract in contracts()]
+    wanted = [settings.topic(contract) for contract in contracts()] + [internal_topic(settings, n) for n in INTERNAL]
     deadline = time.monotonic() + timeout
     while True:
         try:

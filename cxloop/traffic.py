@@ -21,11 +21,13 @@ import aiohttp
 
 from cxloop.clock import Clock, SystemClock
 from cxloop.codec import Codec
+from cxloop.decisions import TriggerRules
 from cxloop.model import Interaction
 from cxloop.producer import AsyncProducer
+from cxloop.programs import DEFAULT_PROGRAMS, load_programs
 from cxloop.scoring import SCALES
 from cxloop.settings import Settings
-from cxloop.surveys import SurveyPolicy, survey_id
+from cxloop.surveys import survey_id
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +48,9 @@ class Agent:
 
 
 class ContactCentre:
-    def __init__(self, seed: int = 7, customers: int = 500) -> None:
+    def __init__(self, seed: int = 7, customers: int = 500, rules: TriggerRules | None = None) -> None:
         self.rng = random.Random(seed)
+        self.rules = rules or TriggerRules(load_programs(DEFAULT_PROGRAMS))
         self.agents = [
             Agent(f"agent-{name}", team, round(self.rng.uniform(0.35, 0.95), 2))
             for team, names in TEAMS.items() for name in names
@@ -82,8 +85,9 @@ class ContactCentre:
         )
         skill = 0.5 if bot else agent.skill
         mood = 0.35 + 0.45 * skill + (0.2 if resolved else -0.25) - 0.1 * transfers - min(wait, 600) / 3000
-        program_id, _ = SurveyPolicy().program_for(interaction)
-        self.mood[survey_id(program_id, interaction.interaction_id)] = max(0.0, min(1.0, mood))
+        program = self.rules.program_for(interaction)
+        if program is not None:
+            self.mood[survey_id(program.id, interaction.interaction_id)] = max(0.0, min(1.0, mood))
         return interaction
 
     def answer(self, survey: str, metric: str) -> int:
@@ -110,7 +114,7 @@ async def run_traffic(
 ) -> dict[str, int]:
     """Publish interactions at `rate`/s and answer `answer_share` of the surveys in the outbox, until `stop`."""
     clock = clock or SystemClock()
-    centre = ContactCentre(seed)
+    centre = ContactCentre(seed, rules=TriggerRules(load_programs(settings.programs_file or DEFAULT_PROGRAMS)))
     codec = Codec()
     producer = AsyncProducer(settings)
     counts = {"interactions": 0, "answered": 0}

@@ -32,7 +32,8 @@ class EmailSender(Protocol):
 
 
 class OutboxSender:
-    """Writes each survey email as `<survey_id>.eml` in a folder: the default backend and what the demo shows."""
+    """Writes each survey email as `<survey_id>.eml` (reminders `<survey_id>.reminder.eml`) in a folder: the
+    default backend and what the demo shows."""
 
     def __init__(self, folder: Path, sender: str) -> None:
         self.folder = folder
@@ -45,13 +46,13 @@ class OutboxSender:
         message["To"] = email.to
         message["Subject"] = email.subject
         message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = make_msgid(idstring=email.survey_id, domain="cxloop")
+        message["Message-ID"] = make_msgid(idstring=email.reference, domain="cxloop")
         for name, value in email.headers.items():
             message[name] = value
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
-        final = self.folder / f"{email.survey_id}.eml"
-        partial = self.folder / f".{email.survey_id}.eml.partial"
+        final = self.folder / f"{email.reference}.eml"
+        partial = self.folder / f".{email.reference}.eml.partial"
         with open(partial, "wb") as handle:
             handle.write(bytes(message))
             handle.flush()

@@ -15,6 +15,8 @@ from cxloop.settings import Settings, load_settings
 from sinks.clickhouse import EmbeddedClickHouse, ServerClickHouse
 from tests.support import free_port
 
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+
 
 def _docker_works() -> bool:
     if not shutil.which("docker"):
@@ -64,4 +66,5 @@ def settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
         clickhouse_database=f"t{run}",
         sink_flush_seconds=0.3,
         response_ack_timeout_seconds=5.0,
+        programs_file=PROGRAMS / "survey-everything.yaml",
     )

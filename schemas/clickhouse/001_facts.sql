@@ -32,6 +32,7 @@ SETTINGS non_replicated_deduplication_window = 10000;
 CREATE TABLE IF NOT EXISTS {db}.survey_decisions
 (
     interaction_id String,
+    trigger LowCardinality(String),
     customer_key String,
     program_id Nullable(String),
     survey_id Nullable(String),
@@ -42,7 +43,7 @@ CREATE TABLE IF NOT EXISTS {db}.survey_decisions
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(decided_at)
-ORDER BY interaction_id
+ORDER BY (interaction_id, trigger)
 SETTINGS non_replicated_deduplication_window = 10000;
 
 CREATE TABLE IF NOT EXISTS {db}.survey_invitations

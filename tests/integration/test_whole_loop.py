@@ -29,7 +29,7 @@ def test_detractor_click_in_email_reaches_alert_topic_and_clickhouse(settings: S
     alerts = TopicReader(settings, "detractor-alert")
     publish_record(settings, "interaction-completed", call.customer_id, call.to_record())
 
-    expected_survey = survey_id("default-nps", "call-1001")
+    expected_survey = survey_id("call-nps", "call-1001")
     eml = wait_for(lambda: (p := settings.outbox / f"{expected_survey}.eml").exists() and p.read_bytes(),
                    60, what="the survey email in the outbox")
     survey, links = score_links(eml)

@@ -1,0 +1,126 @@
+"""Codec and domain-rule throughput: how much CPU one event costs before any I/O.
+
+Measures, single-threaded on pre-built records:
+- `cxloop.codec.Codec.encode` / `.decode` for `interaction-completed` (what upstream sends, what triggers reads)
+  and `survey-scored` (the widest fact the responses agent writes), records built with `cxloop.model` dataclasses;
+- how much of an encode is the type/range validation that runs before fastavro writes, and the same validation
+  with `raise_errors=False` for comparison (fastavro then skips building an error message for every union branch
+  a value does not match, i.e. every non-null optional field);
+- the domain path per interaction: `cxloop.surveys.decide` then `score` of an answer to its invitation;
+- the triggers agent's per-event CPU without Kafka: decode + `Interaction.from_record` + `decide` + encode of the
+  decision and the invitation. Its inverse is the ceiling on one worker's triggers throughput.
+
+Why: the worker runs each agent with concurrency 1 in one Python process, so these per-record costs bound what a
+single worker can do whatever the broker does. Run: `.venv/bin/python -m bench.codec [--count N] [--repeats R]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from datetime import datetime, timedelta, timezone
+from functools import partial
+from typing import Any
+
+from fastavro.validation import validate
+
+from bench.common import interactions, print_table, time_per_item, write_result
+from cxloop.codec import Codec
+from cxloop.model import Interaction, ScoredResponse, SurveyResponse
+from cxloop.scoring import SCALES
+from cxloop.surveys import SurveyPolicy, decide, score
+
+
+def build(count: int) -> tuple[list[Interaction], list[SurveyResponse], list[ScoredResponse], datetime]:
+    """Interactions, one answer per interaction (spread over each metric's scale) and the scored records."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    calls = interactions(count, ended_at=now - timedelta(minutes=5))
+    policy = SurveyPolicy()
+    responses, scored = [], []
+    for i, call in enumerate(calls):
+        _, invitation = decide(call, policy, now)
+        assert invitation is not None, "every bench interaction has an email, so every one is invited"
+        scale = SCALES[invitation.metric]  # type: ignore[index]
+        answer = SurveyResponse(invitation.survey_id, scale.low + i % (scale.high - scale.low + 1), "email_click",
+                                now + timedelta(hours=1), comment="bench comment" if i % 3 == 0 else None)
+        responses.append(answer)
+        scored.append(score(answer, invitation, now + timedelta(hours=1)))
+    return calls, responses, scored, now
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.codec", description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=20_000, help="records per timed run (default 20000)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per case; best and median kept")
+    args = parser.parse_args()
+
+    calls, responses, scored, now = build(args.count)
+    codec = Codec()
+    policy = SurveyPolicy()
+    later = now + timedelta(hours=1)
+    cases: dict[str, list[dict[str, Any]]] = {
+        "interaction-completed": [c.to_record() for c in calls],
+        "survey-scored": [s.to_record() for s in scored],
+    }
+    encoded = {contract: [codec.encode(contract, r) for r in records] for contract, records in cases.items()}
+    for contract, payloads in encoded.items():  # warm caches and check round trip once
+        assert codec.decode(contract, payloads[0])["survey_id" if contract == "survey-scored" else "interaction_id"]
+
+    def encode_all(contract: str) -> int:
+        for record in cases[contract]:
+            codec.encode(contract, record)
+        return len(cases[contract])
+
+    def decode_all(contract: str) -> int:
+        for payload in encoded[contract]:
+            codec.decode(contract, payload)
+        return len(encoded[contract])
+
+    def validate_all(contract: str, raise_errors: bool) -> int:
+        schema = codec.schema(contract)
+        for record in cases[contract]:
+            validate(record, schema, raise_errors=raise_errors)
+        return len(cases[contract])
+
+    def decide_and_score() -> int:
+        for call, answer in zip(calls, responses, strict=True):
+            _, invitation = decide(call, policy, now)
+            assert invitation is not None
+            score(answer, invitation, later)
+        return len(calls)
+
+    def triggers_event() -> int:
+        for payload in encoded["interaction-completed"]:
+            call = Interaction.from_record(codec.decode("interaction-completed", payload))
+            decision, invitation = decide(call, policy, now)
+            codec.encode(decision.contract, decision.to_record())
+            if invitation is not None:
+                codec.encode(invitation.contract, invitation.to_record())
+        return len(calls)
+
+    results: dict[str, dict[str, Any]] = {}
+    for contract in cases:
+        size = statistics.fmean(len(p) for p in encoded[contract])
+        results[f"encode {contract}"] = {**time_per_item(partial(encode_all, contract), args.repeats),
+                                         "avg_bytes": round(size, 1)}
+        results[f"  of which validate {contract}"] = time_per_item(
+            partial(validate_all, contract, True), args.repeats)
+        results[f"  (validate, raise_errors=False) {contract}"] = time_per_item(
+            partial(validate_all, contract, False), args.repeats)
+        results[f"decode {contract}"] = {**time_per_item(partial(decode_all, contract), args.repeats),
+                                         "avg_bytes": round(size, 1)}
+    results["domain decide + score"] = time_per_item(decide_and_score, args.repeats)
+    results["triggers event (decode+decide+2 encodes)"] = time_per_item(triggers_event, args.repeats)
+
+    path = write_result("codec", {"count": args.count, "repeats": args.repeats}, results)
+    print(f"codec and domain throughput, {args.count} records x {args.repeats} runs (best / median of runs)")
+    print_table(
+        ["case", "records/s best", "records/s median", "µs/record best", "µs/record median"],
+        [[name, r["items_per_s_best"], r["items_per_s_median"], r["us_per_item_best"], r["us_per_item_median"]]
+         for name, r in results.items()],
+    )
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()
