@@ -69,7 +69,10 @@ def register(
         key = invitation.survey_id.encode()
         now = pipe.clock.now()
         sent = dispatched.get(key)
-        if sent is None and invitation.send_at <= now:
+        if sent is None and now >= invitation.expires_at:
+            log.warning("survey %s expired at %s before it could be sent", invitation.survey_id, invitation.expires_at)
+            dispatched[key] = json.dumps({"ref": None, "expired": True}).encode()
+        elif sent is None and invitation.send_at <= now:
             reference = await send(invitation, reminder=False)
             program = programs.by_id(invitation.program_id)
             after = program.timing.reminder_after if program else None

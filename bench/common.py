@@ -132,16 +132,22 @@ def interactions(
     return records
 
 
-def time_per_item(run: Callable[[], int], repeats: int) -> dict[str, float]:
-    """Call `run` (which processes and returns n items) `repeats` times; best and median µs per item, items/s."""
-    per_item = []
+def time_per_item(cases: dict[str, Callable[[], int]], repeats: int) -> dict[str, dict[str, float]]:
+    """Time each case (a call that processes and returns n items) `repeats` times, round-robin so a noisy moment on
+    the machine hits every case alike; best and median µs per item and items/s per case. Best is the steadier
+    figure on a shared machine, median shows the noise."""
+    per_item: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(repeats):
-        start = time.perf_counter()
-        n = run()
-        per_item.append((time.perf_counter() - start) / n * 1e6)
-    best, median = min(per_item), statistics.median(per_item)
-    return {"us_per_item_best": round(best, 3), "us_per_item_median": round(median, 3),
-            "items_per_s_best": round(1e6 / best), "items_per_s_median": round(1e6 / median)}
+        for name, run in cases.items():
+            start = time.perf_counter()
+            n = run()
+            per_item[name].append((time.perf_counter() - start) / n * 1e6)
+    out = {}
+    for name, times in per_item.items():
+        best, median = min(times), statistics.median(times)
+        out[name] = {"us_per_item_best": round(best, 3), "us_per_item_median": round(median, 3),
+                     "items_per_s_best": round(1e6 / best), "items_per_s_median": round(1e6 / median)}
+    return out
 
 
 def percentiles(values: Sequence[float], points: Sequence[int] = (50, 95, 99)) -> dict[str, float]:

@@ -97,7 +97,7 @@ class TriggerRules:
         weekly_volume: float, arbitration_winner: str | None,
     ) -> tuple[str, str, datetime | None]:
         rules = self.programs
-        if any(k.split("|")[0] == interaction.interaction_id for k in state.decided):
+        if any(k.rsplit("|", 1)[0] == interaction.interaction_id for k in state.decided):
             return "duplicate", "this interaction was already decided under another trigger", None
         if state.opted_out_at is not None:
             return "opted_out", f"opted out ({state.opt_out_reason or 'no reason given'})", None
@@ -121,6 +121,8 @@ class TriggerRules:
             return "frequency_capped", capped, None
         send_at = max(due, now)
         deferred = after_quiet_hours(send_at, interaction.customer_timezone, rules.quiet_hours)
+        if deferred >= due + program.timing.expiry:
+            return "expired", f"quiet hours end at {deferred.isoformat()}, after the survey would expire", None
         if deferred != send_at:
             return "quiet_hours_deferred", f"deferred to {deferred.isoformat()} (quiet hours)", deferred
         return "invited", f"{program.id} at {rate:.0%} sampling", send_at

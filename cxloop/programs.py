@@ -65,11 +65,30 @@ class Texts(_Strict):
     follow_up: dict[Literal["detractor", "passive", "promoter"], str] = Field(default_factory=dict)
 
 
+def parse_clock_time(value: Any) -> time:
+    """'21:00'. YAML 1.1 reads an unquoted 21:00 as the number 1260 (minutes, base 60): take it as meant."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a time of day like '21:00', got {value!r}")
+    if isinstance(value, int):
+        if not 0 <= value < 24 * 60:
+            raise ValueError(f"expected a time of day like '21:00', got {value!r}")
+        return time(value // 60, value % 60)
+    if isinstance(value, time):
+        return value.replace(tzinfo=None)
+    try:
+        return time.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"expected a time of day like '21:00', got {value!r}") from None
+
+
+ClockTime = Annotated[time, BeforeValidator(parse_clock_time)]
+
+
 class QuietHours(_Strict):
     """Local hours, in the customer's time zone, when nothing is sent; sends are deferred to `end`, never dropped."""
 
-    start: time
-    end: time
+    start: ClockTime
+    end: ClockTime
 
     def contains(self, local: time) -> bool:
         if self.start <= self.end:
@@ -183,10 +202,17 @@ def load_programs(path: Path = DEFAULT_PROGRAMS) -> SurveyPrograms:
         raise ProgramError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
     if not isinstance(data, dict):
         raise ProgramError(f"{path}: expected a mapping with a 'programs' list at the top")
+    lines = _line_index(node)
+    seen: set[Any] = set()
+    for n, program in enumerate(data.get("programs") or []):
+        program_id = program.get("id") if isinstance(program, dict) else None
+        if program_id is not None and program_id in seen:
+            line = _nearest_line(lines, ("programs", n, "id"))
+            raise ProgramError(f"{path} line {line}: programs[{n}].id: program id {program_id!r} is used twice")
+        seen.add(program_id)
     try:
         return SurveyPrograms.model_validate(data)
     except ValidationError as exc:
-        lines = _line_index(node)
         problems = []
         errors = exc.errors()
         for err in errors:

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from cxloop.codec import Codec
 from cxloop.producer import producer_config
@@ -59,13 +60,17 @@ class Service:
     def __init__(self, command: str, settings: Settings, log: Path) -> None:
         self.log = log
         self._handle = open(log, "ab")  # noqa: SIM115 - closed in stop()
+        self._log_start = log.stat().st_size
         self.process = subprocess.Popen(
             [sys.executable, "-m", "cxloop", command], env=settings_env(settings), cwd=ROOT,
             stdout=self._handle, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
     def output(self) -> str:
-        return self.log.read_text(errors="replace")
+        """What this run of the service printed (a restarted service appends to the same log)."""
+        with open(self.log, "rb") as handle:
+            handle.seek(self._log_start)
+            return handle.read().decode(errors="replace")
 
     def wait_for_output(self, text: str, timeout: float = 90.0) -> None:
         def seen() -> bool:
@@ -74,6 +79,11 @@ class Service:
             return text in self.output()
 
         wait_for(seen, timeout, what=f"{text!r} in {self.log.name}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no final commit, as when a machine dies."""
+        self.process.kill()
+        self.process.wait()
 
     def stop(self, timeout: float = 30.0) -> None:
         if self.process.poll() is None:
@@ -137,3 +147,20 @@ class TopicReader:
 
     def close(self) -> None:
         self._consumer.close()
+
+
+def consumed_everything(settings: Settings, contract: str, group: str | None = None) -> bool:
+    """Whether the worker's consumer group has committed the end offset of every partition of the topic: every
+    message published so far has been processed (Faust commits only after the producer flushed)."""
+    topic = settings.topic(contract)
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    probe = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"probe-{os.urandom(4).hex()}"})
+    try:
+        partitions = probe.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {p: probe.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+        request = ConsumerGroupTopicPartitions(group or settings.app_id, [TopicPartition(topic, p) for p in ends])
+        result = admin.list_consumer_group_offsets([request])[group or settings.app_id].result(timeout=10)
+        committed = {tp.partition: tp.offset for tp in result.topic_partitions}
+        return all(committed.get(p, -1) >= end for p, end in ends.items() if end > 0)
+    finally:
+        probe.close()

@@ -1,23 +1,31 @@
 """Realistic records for the unit tests: one call, one chat, one transfer, and what the survey loop makes of them.
 
-Times are whole milliseconds so they survive Avro's timestamp-millis unchanged.
+Times are whole milliseconds so they survive Avro's timestamp-millis unchanged. Decisions come from the programs in
+`tests/programs/survey-everything.yaml` (every interaction with an email is invited at once) unless a test builds
+its own programs with `rules_of`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
+from cxloop.contact_policy import CustomerState
+from cxloop.decisions import TriggerRules, Verdict
 from cxloop.model import Interaction, Invitation, SurveyResponse
+from cxloop.programs import SurveyPrograms, load_programs
 from cxloop.scoring import Metric
-from cxloop.surveys import SurveyPolicy, decide
 from cxloop.tokens import TokenSigner
+
+SURVEY_EVERYTHING = Path(__file__).resolve().parent.parent / "programs" / "survey-everything.yaml"
+EVERYTHING = TriggerRules(load_programs(SURVEY_EVERYTHING))
 
 ENDED_AT = datetime(2025, 3, 4, 9, 30, 15, 250_000, tzinfo=timezone.utc)
 DECIDED_AT = ENDED_AT + timedelta(minutes=1)
 
-# A trigger whose default program asks each metric.
+# A trigger whose program in survey-everything.yaml asks each metric.
 TRIGGER_FOR: dict[Metric, tuple[str, str]] = {
     "nps": ("call_end", "voice"),
     "csat": ("chat_end", "chat"),
@@ -65,9 +73,22 @@ def interaction_for(metric: Metric, **overrides: Any) -> Interaction:
     return interaction(trigger=trigger, channel=channel, **overrides)
 
 
+def rules_of(*programs: dict[str, Any], **settings: Any) -> TriggerRules:
+    """Trigger rules from programs written in the test, as they would be in the YAML file."""
+    return TriggerRules(SurveyPrograms.model_validate({"programs": list(programs), **settings}))
+
+
+def decide(
+    source: Interaction, now: datetime = DECIDED_AT, rules: TriggerRules = EVERYTHING,
+    state: CustomerState | None = None,
+) -> Verdict:
+    """One decision for a customer with no history unless `state` is given."""
+    return rules.decide(source, state if state is not None else CustomerState(), now)
+
+
 def invitation_for(metric: Metric, **overrides: Any) -> Invitation:
-    """The invitation `decide` makes for an interaction whose trigger asks `metric`."""
-    _, invitation = decide(interaction_for(metric, **overrides), SurveyPolicy(), DECIDED_AT)
+    """The invitation the survey-everything programs make for an interaction whose trigger asks `metric`."""
+    invitation = decide(interaction_for(metric, **overrides)).invitation
     assert invitation is not None and invitation.metric == metric
     return invitation
 
@@ -90,3 +111,9 @@ def replace(record: Any, **changes: Any) -> Any:
 
 def signer(keys: dict[str, bytes] | None = None, active: str = "k2025") -> TokenSigner:
     return TokenSigner(keys or {"k2025": b"unit-test-signing-secret-2025"}, active)
+
+
+def interaction_at(ended_at: datetime, **overrides: Any) -> Interaction:
+    """The sample call, ended at `ended_at`, with an interaction id of its own unless one is given."""
+    overrides.setdefault("interaction_id", f"call-{ended_at:%Y%m%dT%H%M%S}")
+    return interaction(started_at=ended_at - timedelta(minutes=5), ended_at=ended_at, **overrides)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 from collections.abc import Callable
 from datetime import timedelta
@@ -10,18 +11,42 @@ from typing import Any
 
 import pytest
 
-from cxloop.codec import SCHEMAS_DIR, Codec, InvalidRecord, UndecodableMessage, load_schema, local_schema_id
+from cxloop.codec import (
+    SCHEMAS_DIR,
+    Codec,
+    InvalidRecord,
+    SchemaRegistry,
+    UndecodableMessage,
+    load_schema,
+    local_schema_id,
+)
 from cxloop.deadletter import dead_letter_record
-from cxloop.model import DetractorAlert, Interaction, Invitation, Record, ScoredResponse, SurveyDecision, SurveyResponse
-from cxloop.surveys import SurveyPolicy, decide, detractor_alert, score
-from tests.unit.sample_records import DECIDED_AT, interaction, invitation_for, response_to
+from cxloop.model import (
+    ConsentChange,
+    DetractorAlert,
+    Interaction,
+    Invitation,
+    Record,
+    ScoredResponse,
+    SurveyDecision,
+    SurveyResponse,
+)
+from cxloop.surveys import detractor_alert, score
+from tests.unit.sample_records import DECIDED_AT, decide, interaction, invitation_for, response_to
 
 SCORED_AT = DECIDED_AT + timedelta(hours=3)
 
 
 def _decision() -> dict[str, Any]:
-    decision, _ = decide(interaction(), SurveyPolicy(), DECIDED_AT)
-    return decision.to_record()
+    record = decide(interaction(trigger="escalation")).decision.to_record()
+    assert record["trigger"] == "escalation"
+    return record
+
+
+def _consent() -> dict[str, Any]:
+    change = ConsentChange(customer_id="cust-00042", status="opted_out", changed_at=SCORED_AT,
+                           reason="unsubscribe", source="survey-page")
+    return change.to_record()
 
 
 def _scored() -> dict[str, Any]:
@@ -52,10 +77,12 @@ RECORDS: dict[str, Callable[[], dict[str, Any]]] = {
     "survey-scored": _scored,
     "detractor-alert": _alert,
     "dead-letter": _dead_letter,
+    "customer-consent": _consent,
 }
 MODELS: dict[str, type[Record]] = {
     "interaction-completed": Interaction, "survey-decision": SurveyDecision, "survey-invitation": Invitation,
     "survey-response": SurveyResponse, "survey-scored": ScoredResponse, "detractor-alert": DetractorAlert,
+    "customer-consent": ConsentChange,
 }
 CONTRACTS = sorted(path.stem for path in SCHEMAS_DIR.glob("*.avsc"))
 
@@ -100,6 +127,41 @@ def test_schema_id_depends_on_the_schema_not_on_where_it_was_read(tmp_path: Path
     copy = tmp_path / "survey-response.avsc"
     copy.write_text((SCHEMAS_DIR / "survey-response.avsc").read_text().replace("\n", " "))
     assert local_schema_id(load_schema("survey-response", tmp_path)) == local_schema_id(load_schema("survey-response"))
+
+
+class _RegistryWith(SchemaRegistry):
+    """A registry that knows one older writer schema, by id."""
+
+    def __init__(self, schema_id: int, schema: Any) -> None:
+        super().__init__("http://registry.invalid")
+        self.schema_id, self.schema = schema_id, schema
+
+    def register(self, subject: str, schema: Any) -> int:
+        return local_schema_id(schema)
+
+    def fetch(self, schema_id: int) -> Any:
+        assert schema_id == self.schema_id
+        return self.schema
+
+
+def test_decision_written_before_the_trigger_field_existed_reads_with_an_empty_trigger(tmp_path: Path) -> None:
+    current = json.loads((SCHEMAS_DIR / "survey-decision.avsc").read_text())
+    older = current | {"fields": [f for f in current["fields"] if f["name"] != "trigger"]}
+    (tmp_path / "survey-decision.avsc").write_text(json.dumps(older))
+    old_writer = Codec(schemas_dir=tmp_path)
+    old_record = {k: v for k, v in _decision().items() if k != "trigger"}
+    data = old_writer.encode("survey-decision", old_record)
+    schema_id = struct.unpack(">bI", data[:5])[1]
+    reader = Codec(registry=_RegistryWith(schema_id, load_schema("survey-decision", tmp_path)))
+    decoded = reader.decode("survey-decision", data)
+    assert decoded == old_record | {"trigger": ""}
+    assert SurveyDecision.from_record(decoded).trigger == ""
+
+
+@pytest.mark.parametrize("status", ["opted_out", "opted_in"])
+def test_consent_change_round_trips_for_either_status(status: str) -> None:
+    record = _consent() | {"status": status}
+    assert Codec().decode("customer-consent", Codec().encode("customer-consent", record)) == record
 
 
 def _interaction_bytes() -> bytes:
@@ -158,11 +220,14 @@ def _response(**changes: Any) -> dict[str, Any]:
         ("survey-response", _response(score=2**70)),
         ("interaction-completed", interaction().to_record() | {"resolved": "no"}),
         ("detractor-alert", _alert() | {"themes": "billing"}),
+        ("customer-consent", _consent() | {"status": "unsubscribed"}),
+        ("survey-decision", _decision() | {"outcome": "maybe_later"}),
     ],
     ids=[
         "score as text", "score missing", "source not in enum", "comment as number", "timestamp as text",
         "survey id absent", "trigger not in enum", "nullable boolean as text", "score as float",
         "score beyond 32 bits", "score beyond 64 bits", "boolean as text", "array as text",
+        "consent status not in enum", "decision outcome not in enum",
     ],
 )
 def test_record_of_the_wrong_type_is_an_invalid_record(contract: str, record: dict[str, Any]) -> None:

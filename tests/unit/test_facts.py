@@ -11,8 +11,8 @@ import pytest
 
 from cxloop.codec import SCHEMAS_DIR
 from cxloop.facts import FACT_TABLES, fact_row, pseudonym
-from cxloop.surveys import SurveyPolicy, decide, detractor_alert, score
-from tests.unit.sample_records import DECIDED_AT, interaction, interaction_record, invitation_for, response_to
+from cxloop.surveys import detractor_alert, score
+from tests.unit.sample_records import DECIDED_AT, decide, interaction, interaction_record, invitation_for, response_to
 
 KEY = b"pseudonym-key-for-unit-tests"
 PII = ("customer_email", "customer_phone", "customer_id")
@@ -32,7 +32,7 @@ def record_of(contract: str) -> dict[str, Any]:
     assert alert is not None
     return {
         "interaction-completed": interaction().to_record(),
-        "survey-decision": decide(interaction(), SurveyPolicy(), DECIDED_AT)[0].to_record(),
+        "survey-decision": decide(interaction()).decision.to_record(),
         "survey-invitation": invitation.to_record(),
         "survey-scored": scored.to_record(),
         "detractor-alert": alert.to_record(),
@@ -47,6 +47,15 @@ def test_every_fact_table_row_is_filled_from_its_contract_without_pii(contract: 
     assert row["customer_key"] == pseudonym(KEY, "cust-00042")
     for value in row.values():
         assert value not in ("maria.lopez@example.org", "+34600111222", "cust-00042")
+
+
+def test_decision_row_keeps_the_trigger_so_two_triggers_of_one_interaction_stay_apart() -> None:
+    rows = [fact_row(decide(interaction(trigger=t)).decision.to_record(), table_columns("survey_decisions"), KEY)
+            for t in ("call_end", "escalation")]
+    assert [(r["interaction_id"], r["trigger"]) for r in rows] == [
+        ("genesys-call-000123", "call_end"), ("genesys-call-000123", "escalation"),
+    ]
+    assert "ORDER BY (interaction_id, trigger)" in DDL
 
 
 def test_pii_is_dropped_even_when_the_caller_asks_for_every_field() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cxloop.model import Interaction, InvalidEvent, ScoredResponse, SurveyResponse
+from cxloop.model import ConsentChange, Interaction, InvalidEvent, ScoredResponse, SurveyDecision, SurveyResponse
 from tests.unit.sample_records import ENDED_AT, interaction_record
 
 
@@ -116,3 +116,21 @@ def test_scored_response_off_its_metric_scale_is_an_invalid_event(metric: str, s
     }
     with pytest.raises(InvalidEvent, match="survey-scored"):
         ScoredResponse.from_record(record)
+
+
+@pytest.mark.parametrize("customer_id", ["", "  ", None])
+def test_consent_change_without_a_customer_is_an_invalid_event(customer_id: object) -> None:
+    record = {"customer_id": customer_id, "status": "opted_out", "changed_at": ENDED_AT}
+    with pytest.raises(InvalidEvent, match="customer-consent: customer_id"):
+        ConsentChange.from_record(record)
+
+
+def test_consent_change_defaults_reason_and_source_to_empty() -> None:
+    change = ConsentChange.from_record({"customer_id": "c-1", "status": "opted_in", "changed_at": ENDED_AT})
+    assert (change.reason, change.source) == ("", "")
+
+
+def test_decision_from_a_writer_without_the_trigger_field_gets_an_empty_trigger() -> None:
+    record = {"interaction_id": "i-1", "customer_id": "c-1", "outcome": "invited", "channel": "voice",
+              "decided_at": ENDED_AT}
+    assert SurveyDecision.from_record(record).trigger == ""

@@ -30,7 +30,7 @@ def names(variable: str, message: str) -> bool:
 def test_defaults_load_without_any_environment() -> None:
     settings = load_settings()
     assert settings.kafka_bootstrap == "127.0.0.1:9092"
-    assert settings.topic_partitions == 4 and settings.survey_expiry_days == 7.0
+    assert settings.topic_partitions == 4 and settings.programs_file is None
     assert settings.signing_keys == ({"dev": b"cxloop-development-key-change-me"}, "dev")
     assert settings.outbox == Path("var") / "outbox" and settings.chdb_dir == Path("var") / "chdb"
 
@@ -45,7 +45,6 @@ def test_defaults_load_without_any_environment() -> None:
         ({"app_id": ""}, "CXLOOP_APP_ID"),
         ({"web_port": 70000}, "CXLOOP_WEB_PORT"),
         ({"response_ack_timeout_seconds": 0}, "CXLOOP_RESPONSE_ACK_TIMEOUT_SECONDS"),
-        ({"survey_expiry_days": -1}, "CXLOOP_SURVEY_EXPIRY_DAYS"),
         ({"sink_batch_size": 0}, "CXLOOP_SINK_BATCH_SIZE"),
         ({"log_level": "TRACE"}, "CXLOOP_LOG_LEVEL"),
         ({"clickhouse_database": "cx-loop"}, "CXLOOP_CLICKHOUSE_DATABASE"),
@@ -65,7 +64,6 @@ def test_bad_value_is_a_config_error_naming_the_environment_variable(
         ("CXLOOP_TOPIC_PARTITIONS", "0"),
         ("CXLOOP_TOPIC_PARTITIONS", "lots"),
         ("CXLOOP_WEB_PORT", "-1"),
-        ("CXLOOP_SURVEY_EXPIRY_DAYS", "never"),
         ("CXLOOP_KAFKA_BOOTSTRAP", "broker-without-port"),
         ("CXLOOP_CLICKHOUSE_DATABASE", "1st_db"),
     ],
@@ -182,6 +180,11 @@ def test_plain_service_variables_are_honoured(monkeypatch: pytest.MonkeyPatch, v
     monkeypatch.setenv(variable, "http://example.internal:8123")
     value = getattr(load_settings(), field)
     assert (value.get_secret_value() if hasattr(value, "get_secret_value") else value) == "http://example.internal:8123"
+
+
+def test_programs_file_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CXLOOP_PROGRAMS_FILE", str(tmp_path / "programs.yaml"))
+    assert load_settings().programs_file == tmp_path / "programs.yaml"
 
 
 def test_settings_are_frozen() -> None:

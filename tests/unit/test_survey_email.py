@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from cxloop.model import Invitation
+from cxloop.programs import Program
 from cxloop.scoring import METRICS, SCALES
 from cxloop.survey_email import SurveyEmail, build_survey_email
 from cxloop.tokens import SurveyToken, TokenSigner
@@ -112,3 +113,40 @@ def test_invitation_without_an_email_address_cannot_become_an_email(address: str
     invitation = replace(invitation_for("nps"), customer_email=address)
     with pytest.raises(ValueError, match=invitation.survey_id):
         build_survey_email(invitation, "token", PUBLIC_URL, "Acme")
+
+
+def _program(texts: dict[str, dict[str, str]]) -> Program:
+    return Program.model_validate({"id": "call-nps", "metric": "nps", "texts": texts})
+
+
+@pytest.mark.parametrize(
+    "locale, question",
+    [("en", "How likely is it that you would recommend Acme Telecom?"),
+     ("es-ES", "¿Recomendaría Acme Telecom?"), ("de-DE", "How likely is it that you would recommend Acme Telecom?")],
+)
+def test_program_question_in_the_customers_language_wins_over_the_built_in_one(locale: str, question: str) -> None:
+    program = _program({"en": {"question": "How likely is it that you would recommend {company}?"},
+                        "es": {"question": "¿Recomendaría {company}?"}})
+    invitation = replace(invitation_for("nps"), locale=locale)
+    token = signer().sign(SurveyToken(invitation.survey_id, "nps", invitation.expires_at))
+    email = build_survey_email(invitation, token, PUBLIC_URL, "Acme Telecom", program=program)
+    assert email.text.splitlines()[0] == question
+    assert list(email.score_links) == list(SCALES["nps"].points())
+
+
+def test_program_without_texts_keeps_the_standard_wording() -> None:
+    invitation = invitation_for("nps")
+    token = signer().sign(SurveyToken(invitation.survey_id, "nps", invitation.expires_at))
+    email = build_survey_email(invitation, token, PUBLIC_URL, "Acme", program=_program({}))
+    assert email.text.startswith("How likely are you to recommend Acme to a friend or colleague?")
+
+
+def test_reminder_has_the_same_links_a_marked_subject_and_its_own_reference() -> None:
+    invitation = invitation_for("csat")
+    token = signer().sign(SurveyToken(invitation.survey_id, "csat", invitation.expires_at))
+    first = build_survey_email(invitation, token, PUBLIC_URL, "Acme")
+    reminder = build_survey_email(invitation, token, PUBLIC_URL, "Acme", reminder=True)
+    assert (first.kind, reminder.kind) == ("invitation", "reminder")
+    assert reminder.subject == "Reminder: " + first.subject
+    assert reminder.score_links == first.score_links and reminder.survey_id == first.survey_id
+    assert (first.reference, reminder.reference) == (invitation.survey_id, f"{invitation.survey_id}.reminder")

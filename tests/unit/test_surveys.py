@@ -8,79 +8,102 @@ from datetime import timedelta
 import pytest
 
 from cxloop.codec import SCHEMAS_DIR
+from cxloop.decisions import TriggerRules
 from cxloop.model import InvalidEvent
+from cxloop.programs import DEFAULT_PROGRAMS, TRIGGERS, load_programs
 from cxloop.scoring import METRICS, SCALES, alert_priority, classify
-from cxloop.surveys import DEFAULT_METRIC_BY_TRIGGER, SurveyPolicy, decide, detractor_alert, score, survey_id
+from cxloop.surveys import detractor_alert, score, survey_id
 from tests.unit.sample_records import (
     DECIDED_AT,
     ENDED_AT,
+    EVERYTHING,
+    decide,
     interaction,
     interaction_for,
     invitation_for,
     replace,
     response_to,
+    rules_of,
 )
 
-POLICY = SurveyPolicy()
 SCORED_AT = DECIDED_AT + timedelta(hours=5)
+# What tests/programs/survey-everything.yaml asks after each trigger.
+PROGRAM_BY_TRIGGER = {
+    "call_end": ("call-nps", "nps"), "escalation": ("call-nps", "nps"),
+    "ticket_solved": ("service-csat", "csat"), "chat_end": ("service-csat", "csat"),
+    "transfer": ("digital-ces", "ces"), "self_service_end": ("digital-ces", "ces"),
+    "bot_session_end": ("digital-ces", "ces"),
+}
 
 
 def test_interaction_with_an_email_address_is_invited() -> None:
-    decision, invitation = decide(interaction(), POLICY, DECIDED_AT)
+    verdict = decide(interaction())
+    decision, invitation = verdict.decision, verdict.invitation
     assert invitation is not None
     assert decision.outcome == "invited"
     assert decision.survey_id == invitation.survey_id and decision.program_id == invitation.program_id
-    assert (decision.interaction_id, decision.customer_id, decision.decided_at) == (
-        "genesys-call-000123", "cust-00042", DECIDED_AT,
+    assert (decision.interaction_id, decision.customer_id, decision.decided_at, decision.trigger) == (
+        "genesys-call-000123", "cust-00042", DECIDED_AT, "call_end",
     )
     assert invitation.customer_email == "maria.lopez@example.org" and invitation.delivery_channel == "email"
 
 
-def test_replayed_interaction_gets_the_same_survey_id_even_decided_later() -> None:
-    _, first = decide(interaction(), POLICY, DECIDED_AT)
-    _, replay = decide(interaction(), POLICY, DECIDED_AT + timedelta(hours=6))
-    assert first is not None and replay is not None
-    assert first.survey_id == replay.survey_id
+def test_interaction_decided_again_from_scratch_gets_the_same_survey_id_even_decided_later() -> None:
+    first = decide(interaction()).invitation
+    again = decide(interaction(), DECIDED_AT + timedelta(hours=6)).invitation
+    assert first is not None and again is not None
+    assert first.survey_id == again.survey_id == survey_id("call-nps", "genesys-call-000123")
     assert first.survey_id.startswith("sv_")
 
 
 def test_different_interactions_get_different_survey_ids() -> None:
-    _, a = decide(interaction(interaction_id="call-1"), POLICY, DECIDED_AT)
-    _, b = decide(interaction(interaction_id="call-2"), POLICY, DECIDED_AT)
+    a = decide(interaction(interaction_id="call-1")).invitation
+    b = decide(interaction(interaction_id="call-2")).invitation
     assert a is not None and b is not None and a.survey_id != b.survey_id
 
 
 def test_same_interaction_in_a_different_program_gets_a_different_survey_id() -> None:
-    effort_after_calls = SurveyPolicy(metric_by_trigger={"call_end": "ces"})
-    _, nps_invite = decide(interaction(), POLICY, DECIDED_AT)
-    _, ces_invite = decide(interaction(), effort_after_calls, DECIDED_AT)
+    effort_after_calls = rules_of({"id": "call-ces", "metric": "ces", "match": {"triggers": ["call_end"]}})
+    nps_invite = decide(interaction()).invitation
+    ces_invite = decide(interaction(), rules=effort_after_calls).invitation
     assert nps_invite is not None and ces_invite is not None
-    assert (nps_invite.program_id, ces_invite.program_id) == ("default-nps", "default-ces")
+    assert (nps_invite.program_id, ces_invite.program_id) == ("call-nps", "call-ces")
+    assert (nps_invite.metric, ces_invite.metric) == ("nps", "ces")
     assert nps_invite.survey_id != ces_invite.survey_id
-    assert survey_id("default-nps", "call-1") != survey_id("default-csat", "call-1")
+    assert survey_id("call-nps", "call-1") != survey_id("service-csat", "call-1")
 
 
 def test_survey_id_cannot_be_forged_by_shifting_text_between_program_and_interaction() -> None:
-    assert survey_id("default-nps", "x-1") != survey_id("default-nps-x", "1")
+    assert survey_id("call-nps", "x-1") != survey_id("call-nps-x", "1")
 
 
-@pytest.mark.parametrize("trigger, metric", sorted(DEFAULT_METRIC_BY_TRIGGER.items()))
-def test_metric_is_chosen_by_the_trigger(trigger: str, metric: str) -> None:
-    _, invitation = decide(interaction(trigger=trigger), POLICY, DECIDED_AT)
+@pytest.mark.parametrize("trigger, program_and_metric", sorted(PROGRAM_BY_TRIGGER.items()))
+def test_metric_is_chosen_by_the_program_matching_the_trigger(
+    trigger: str, program_and_metric: tuple[str, str]
+) -> None:
+    invitation = decide(interaction(trigger=trigger)).invitation
     assert invitation is not None
-    assert (invitation.metric, invitation.program_id, invitation.trigger) == (metric, f"default-{metric}", trigger)
+    assert (invitation.program_id, invitation.metric, invitation.trigger) == (*program_and_metric, trigger)
 
 
-def test_every_trigger_of_the_contract_has_a_default_metric() -> None:
+def test_every_trigger_of_the_contract_is_known_to_the_programs() -> None:
     schema = json.loads((SCHEMAS_DIR / "interaction-completed.avsc").read_text())
     trigger = next(f for f in schema["fields"] if f["name"] == "trigger")
-    assert set(trigger["type"]["symbols"]) == set(DEFAULT_METRIC_BY_TRIGGER)
+    assert set(trigger["type"]["symbols"]) == set(TRIGGERS) == set(PROGRAM_BY_TRIGGER)
+
+
+@pytest.mark.parametrize("trigger", TRIGGERS)
+def test_shipped_programs_survey_a_human_handled_contact_of_every_trigger(trigger: str) -> None:
+    assert EVERYTHING.program_for(interaction(trigger=trigger)) is not None
+    shipped = TriggerRules(load_programs(DEFAULT_PROGRAMS))
+    assert shipped.program_for(interaction(trigger=trigger)) is not None
 
 
 @pytest.mark.parametrize("email", [None, ""])
 def test_interaction_without_an_email_address_is_recorded_as_no_contact(email: str | None) -> None:
     # An empty address never passes Interaction validation, but decide must not invite one built by hand.
-    decision, invitation = decide(replace(interaction(), customer_email=email), POLICY, DECIDED_AT)
+    verdict = decide(replace(interaction(), customer_email=email))
+    decision, invitation = verdict.decision, verdict.invitation
     assert invitation is None
     assert decision.outcome == "no_contact" and decision.survey_id is None and decision.detail
 
@@ -95,22 +118,23 @@ def test_interaction_without_an_email_address_is_recorded_as_no_contact(email: s
     ],
 )
 def test_interaction_older_than_the_expiry_is_not_surveyed(decided_after_end: timedelta, outcome: str) -> None:
-    decision, invitation = decide(interaction(), POLICY, ENDED_AT + decided_after_end)
+    verdict = decide(interaction(), ENDED_AT + decided_after_end)
+    decision, invitation = verdict.decision, verdict.invitation
     assert decision.outcome == outcome
     assert (invitation is not None) == (outcome == "invited")
     assert (decision.survey_id is not None) == (outcome == "invited")
 
 
 def test_invitation_expires_a_week_after_the_interaction_and_is_sent_at_once() -> None:
-    _, invitation = decide(interaction(), POLICY, DECIDED_AT)
+    invitation = decide(interaction()).invitation
     assert invitation is not None
     assert invitation.expires_at == ENDED_AT + timedelta(days=7)
     assert invitation.send_at == DECIDED_AT and invitation.created_at == DECIDED_AT
 
 
 def test_delayed_program_sends_no_earlier_than_the_delay_after_the_interaction() -> None:
-    day_later = SurveyPolicy(delay=timedelta(hours=24), expiry=timedelta(days=3))
-    _, invitation = decide(interaction(), day_later, DECIDED_AT)
+    day_later = rules_of({"id": "ticket-csat", "metric": "csat", "timing": {"delay": "24h", "expiry": "3d"}})
+    invitation = decide(interaction(), rules=day_later).invitation
     assert invitation is not None
     assert invitation.send_at == ENDED_AT + timedelta(hours=24)
     assert invitation.expires_at == ENDED_AT + timedelta(days=4)
@@ -118,7 +142,7 @@ def test_delayed_program_sends_no_earlier_than_the_delay_after_the_interaction()
 
 def test_invitation_carries_the_interaction_context_scoring_needs() -> None:
     source = interaction()
-    _, invitation = decide(source, POLICY, DECIDED_AT)
+    invitation = decide(source).invitation
     assert invitation is not None
     for name in ("interaction_id", "customer_id", "customer_phone", "agent_id", "agent_name", "team_id", "queue",
                  "contact_reason", "handle_time_seconds", "wait_time_seconds", "transfers", "resolved", "handled_by"):
@@ -203,5 +227,5 @@ def test_replayed_detractor_answer_repeats_the_same_alert_id() -> None:
 
 def test_interaction_for_each_metric_reaches_its_program() -> None:
     for metric in METRICS:
-        _, invitation = decide(interaction_for(metric), POLICY, DECIDED_AT)
+        invitation = decide(interaction_for(metric)).invitation
         assert invitation is not None and invitation.metric == metric

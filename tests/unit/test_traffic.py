@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from cxloop.contact_policy import CustomerState
+from cxloop.decisions import TriggerRules
 from cxloop.model import Interaction
 from cxloop.scoring import METRICS, SCALES
 from cxloop.survey_email import SurveyEmail, build_survey_email
-from cxloop.surveys import SurveyPolicy, decide
 from cxloop.tokens import SurveyToken
 from cxloop.traffic import ContactCentre, metric_of, score_links
 from sinks.email import OutboxSender
-from tests.unit.sample_records import ENDED_AT, invitation_for, signer
+from tests.unit.sample_records import ENDED_AT, EVERYTHING, invitation_for, signer
 
 
 def outbox_email(tmp_path: Path, metric: str, company: str = "Acme Telecom") -> tuple[SurveyEmail, Path]:
@@ -90,10 +91,14 @@ def test_generated_interactions_are_valid_and_reproducible_from_the_seed() -> No
         assert Interaction.from_record(a.to_record()) == a
 
 
-def test_mood_is_keyed_by_the_survey_id_triggers_will_assign() -> None:
-    centre = ContactCentre(seed=1)
+@pytest.mark.parametrize("rules", [EVERYTHING, None], ids=["survey-everything", "shipped programs"])
+def test_mood_is_keyed_by_the_survey_id_triggers_will_assign(rules: TriggerRules | None) -> None:
+    centre = ContactCentre(seed=1, rules=rules)
+    invited = 0
     for minute in range(40):
         interaction = centre.interaction(ENDED_AT + timedelta(minutes=minute))
-        _, invitation = decide(interaction, SurveyPolicy(), interaction.ended_at)
+        invitation = centre.rules.decide(interaction, CustomerState(), interaction.ended_at).invitation
         if invitation is not None:
+            invited += 1
             assert invitation.survey_id in centre.mood
+    assert invited > 10
