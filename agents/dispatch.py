@@ -27,10 +27,9 @@ def register(
     programs: SurveyPrograms,
 ) -> faust.types.AgentT:
     dispatched = pipe.table("dispatched", help="survey id -> {ref, reminder_at, reminded}; replays are not re-sent")
-    invitation_topic, ticks = pipe.topic("survey-invitation"), pipe.internal_topic("dispatch-ticks")
-    source = pipe.app.topic(invitation_topic.get_topic_name(), ticks.get_topic_name(), key_type=bytes,
-                            value_type=bytes, key_serializer="raw", value_serializer="raw")
-    schedule = Schedule(pipe.app, ticks, pipe.clock)
+    schedule = Schedule(pipe, "dispatch")
+    source = pipe.app.topic(pipe.settings.topic("survey-invitation"), schedule.ticks.get_topic_name(),
+                            key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 
     def load(key: bytes) -> Invitation | None:
         stored = invitations.get(key)
@@ -45,15 +44,6 @@ def register(
         if state.get("reminder_at") and not state.get("reminded"):
             return datetime.fromtimestamp(state["reminder_at"] / 1000, timezone.utc)
         return None
-
-    @dispatched.on_recover
-    async def reschedule() -> None:
-        schedule.clear()
-        for key, _value in invitations.items():
-            invitation = load(key)
-            wakeup = next_wakeup(invitation) if invitation else None
-            if wakeup is not None:
-                schedule.at(key, wakeup)
 
     async def send(invitation: Invitation, reminder: bool) -> str:
         token = signer.sign(
@@ -92,6 +82,8 @@ def register(
         wakeup = next_wakeup(invitation)
         if wakeup is not None and wakeup > now:
             schedule.at(key, wakeup)
+        else:
+            schedule.done(key)
 
     async def on_invitation(event: EventT) -> None:
         invitation = pipe.decode(event, Invitation)
@@ -107,7 +99,7 @@ def register(
     async def dispatch(stream: faust.StreamT) -> None:
         async for event in stream.events():
             async with pipe.per_event(event, "dispatch"):
-                handler = on_tick if event.message.topic == ticks.get_topic_name() else on_invitation
+                handler = on_tick if schedule.is_tick(event) else on_invitation
                 await handler(event)
 
     return dispatch

@@ -33,21 +33,13 @@ def register(pipe: Pipeline, rules: TriggerRules) -> faust.types.AgentT:
     topics = {
         "interactions": pipe.topic("interaction-completed"), "rekeyed": pipe.internal_topic("interactions-by-customer"),
         "answers": pipe.internal_topic("answers-by-customer"), "consent": pipe.topic("customer-consent"),
-        "ticks": pipe.internal_topic("triggers-ticks"),
     }
+    schedule = Schedule(pipe, "triggers")
+    topics["ticks"] = schedule.ticks
     kind_of = {topic.get_topic_name(): kind for kind, topic in topics.items()}
     source = pipe.app.topic(*kind_of, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-    schedule = Schedule(pipe.app, topics["ticks"], pipe.clock)
     programs = rules.programs
     partitions = pipe.settings.topic_partitions
-
-    @customers.on_recover
-    async def reschedule_pending() -> None:
-        schedule.clear()
-        for key, value in customers.items():
-            state = CustomerState.from_json(value)
-            if state.pending:
-                schedule.at(key, _first_due(state, programs.arbitration.window))
 
     def weekly_volume(interaction: Interaction, partition: int) -> float:
         program = rules.program_for(interaction)
@@ -85,6 +77,8 @@ def register(pipe: Pipeline, rules: TriggerRules) -> faust.types.AgentT:
             state.pending = [p for p in state.pending if p["k"] not in decided]
         if state.pending:
             schedule.at(key, _first_due(state, window))
+        else:
+            schedule.done(key)
 
     async def on_interaction(event: EventT) -> None:
         interaction = pipe.decode(event, Interaction)

@@ -18,8 +18,8 @@ def _worker(settings: Settings, _args: argparse.Namespace) -> int:
     from cxloop.app import create_app
     from cxloop.topics import ensure_topics
 
+    app = create_app(settings)  # a bad programs file stops here, before anything connects
     ensure_topics(settings)
-    app = create_app(settings)
     worker = faust.Worker(app, loglevel=settings.log_level, redirect_stdouts=False)
     worker.execute_from_commandline()
     return 0
@@ -63,13 +63,14 @@ def _topics(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _summary(settings: Settings, _args: argparse.Namespace) -> int:
-    from cxloop.reports import fact_counts, score_summary
+    from cxloop.reports import decision_counts, fact_counts, score_summary
     from sinks.clickhouse import open_clickhouse
 
     clickhouse = open_clickhouse(settings)
     try:
         for table, n in fact_counts(clickhouse).items():
             print(f"{table:>20}: {n}")
+        print("decisions: " + ", ".join(f"{o}={n}" for o, n in decision_counts(clickhouse).items()))
         for line in score_summary(clickhouse):
             print(line.headline)
     finally:

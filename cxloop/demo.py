@@ -23,7 +23,7 @@ from confluent_kafka import Consumer
 from cxloop.codec import Codec
 from cxloop.local_kafka import LocalKafka
 from cxloop.programs import DEMO_PROGRAMS
-from cxloop.reports import fact_counts, score_summary
+from cxloop.reports import decision_counts, fact_counts, score_summary
 from cxloop.settings import Settings
 from cxloop.topics import ensure_topics
 from cxloop.traffic import run_traffic
@@ -175,5 +175,7 @@ def _print_status(clickhouse: object, alerts: AlertWatcher, settings: Settings) 
     counts = fact_counts(clickhouse)  # type: ignore[arg-type]
     print(f"  outbox: {emails} survey emails | detractor alerts seen: {alerts.count} | ClickHouse rows: "
           + ", ".join(f"{t}={n}" for t, n in counts.items()), flush=True)
+    decisions = decision_counts(clickhouse)  # type: ignore[arg-type]
+    print("  decisions: " + ", ".join(f"{outcome}={n}" for outcome, n in decisions.items()), flush=True)
     for line in score_summary(clickhouse):  # type: ignore[arg-type]
         print(f"  {line.headline}", flush=True)

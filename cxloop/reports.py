@@ -43,6 +43,15 @@ def score_summary(clickhouse: ClickHouse) -> list[MetricSummary]:
     return summaries
 
 
+def decision_counts(clickhouse: ClickHouse) -> dict[str, int]:
+    """Survey decisions by reason code: they add up to the interactions, the funnel's denominator."""
+    rows = clickhouse.query(
+        f"SELECT outcome, count() AS n FROM {clickhouse.database}.survey_decisions FINAL "
+        "GROUP BY outcome ORDER BY n DESC"
+    )
+    return {row["outcome"]: int(row["n"]) for row in rows}
+
+
 def fact_counts(clickhouse: ClickHouse) -> dict[str, int]:
     tables = ["interactions", "survey_decisions", "survey_invitations", "survey_scored", "detractor_alerts"]
     sql = " UNION ALL ".join(

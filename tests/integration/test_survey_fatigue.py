@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
@@ -28,7 +29,8 @@ def contact_centre_weeks(seed: int = 11) -> tuple[list[Interaction], list[str]]:
     end = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
     start = end - timedelta(weeks=6)
     customers = {
-        f"cust-{n:05d}": (rng.choice(ZONES), "employee" if rng.random() < 0.02 else rng.choice(["consumer", "business"]),
+        f"cust-{n:05d}": (rng.choice(ZONES),
+                          "employee" if rng.random() < 0.02 else rng.choice(["consumer", "business"]),
                           None if rng.random() < 0.05 else f"c{n}@customers.example")
         for n in range(CUSTOMERS)
     }
@@ -80,7 +82,8 @@ def run(settings: Settings, kills: int) -> None:
         except AssertionError:
             missing = expected_keys - {(d["interaction_id"], d["trigger"]) for d in decisions.records}
             raise AssertionError(f"{len(missing)} interactions never decided, e.g. {sorted(missing)[:5]}; "
-                                 f"consumed everything: {consumed_everything(settings, 'interaction-completed')}")
+                                 f"consumed everything: {consumed_everything(settings, 'interaction-completed')}"
+                                 ) from None
         wait_for(lambda: consumed_everything(settings, "interaction-completed"), 120, what="every event committed")
         # Committed means the outputs were flushed first: read until nothing more comes.
         for reader in (decisions, invitations):
@@ -133,7 +136,7 @@ def check(settings: Settings, events: list[Interaction], opted_out: list[str], d
         times[inv["customer_id"]].append(inv["interaction_ended_at"])
     for customer, stamps in times.items():
         stamps.sort()
-        assert all(b - a >= duration(caps["any_survey_gap"]) for a, b in zip(stamps, stamps[1:])), customer
+        assert all(b - a >= duration(caps["any_survey_gap"]) for a, b in itertools.pairwise(stamps)), customer
         assert customer not in opted_out
 
 
