@@ -49,8 +49,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
         web_enabled=False,
+        broker_session_timeout=settings.session_timeout_seconds,
         table_cleanup_interval=60.0,
     )
+    # Table writes queue changelog messages in this buffer; at Faust's default of 100 the conductor keeps waiting
+    # for it to drain under a backlog (after a restart), and we saw streams stall there (faust-streaming #173, #175).
+    app.producer.buffer.max_messages = 10_000
     programs = programs_for(settings)
     pipe = Pipeline(app, settings, codec_for(settings), clock or SystemClock())
     invitations = pipe.table("invitations", help="survey id -> invitation (Avro), joined by the responses agent")

@@ -67,4 +67,5 @@ def settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
         sink_flush_seconds=0.3,
         response_ack_timeout_seconds=5.0,
         programs_file=PROGRAMS / "survey-everything.yaml",
+        session_timeout_seconds=10.0,  # a SIGKILLed worker's partitions move on quickly
     )
