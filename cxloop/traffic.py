@@ -84,7 +84,7 @@ class ContactCentre:
             transfers=transfers, resolved=resolved, first_contact_resolution=resolved and transfers == 0,
         )
         skill = 0.5 if bot else agent.skill
-        mood = 0.35 + 0.45 * skill + (0.2 if resolved else -0.25) - 0.1 * transfers - min(wait, 600) / 3000
+        mood = 0.45 + 0.45 * skill + (0.2 if resolved else -0.25) - 0.1 * transfers - min(wait, 600) / 3000
         program = self.rules.program_for(interaction)
         if program is not None:
             self.mood[survey_id(program.id, interaction.interaction_id)] = max(0.0, min(1.0, mood))
