@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -38,6 +39,15 @@ def wait_for(check: Callable[[], T | None], timeout: float = 60.0, interval: flo
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or check}")
         time.sleep(interval)
+
+
+def healthy(url: str) -> bool:
+    """Whether a cxloop web tier at `url` answers its health check."""
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as reply:
+            return bool(reply.status == 200)
+    except OSError:
+        return False
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import threading
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +10,7 @@ from cxloop.settings import Settings
 from cxloop.topics import ensure_topics
 from sinks.clickhouse import ClickHouse, migrate
 from sinks.landing import Lander
-from tests.support import Service, wait_for
+from tests.support import Service, healthy, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -32,19 +31,11 @@ def worker(topics: Settings) -> Iterator[Service]:
         service.stop()
 
 
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as reply:
-            return reply.status == 200
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def web(topics: Settings) -> Iterator[Service]:
     service = Service("web", topics, topics.data_dir.parent / "web.log")
     try:
-        wait_for(lambda: _healthy(topics.public_url), 60, what="survey web tier /healthz")
+        wait_for(lambda: healthy(topics.public_url), 60, what="survey web tier /healthz")
         yield service
     finally:
         service.stop()
