@@ -58,7 +58,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     programs = programs_for(settings)
     pipe = Pipeline(app, settings, codec_for(settings), clock or SystemClock())
     invitations = pipe.table("invitations", help="survey id -> invitation (Avro), joined by the responses agent")
-    answered = pipe.table("answered", help="survey id -> score of the first answer; later ones are duplicates")
+    answered = pipe.table("answered", help="survey id -> the scored answer (Avro): one response per survey")
     triggers.register(pipe, TriggerRules(programs))
     dispatch.register(pipe, invitations, answered, email_sender_for(settings), signer_for(settings), programs)
     responses.register(pipe, invitations, answered)

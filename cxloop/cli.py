@@ -28,10 +28,10 @@ def _worker(settings: Settings, _args: argparse.Namespace) -> int:
 def _web(settings: Settings, _args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from cxloop.app import codec_for, signer_for
+    from cxloop.app import codec_for, programs_for, signer_for
     from cxloop.web import create_web_app
 
-    app = create_web_app(settings, codec_for(settings), signer_for(settings))
+    app = create_web_app(settings, codec_for(settings), signer_for(settings), programs=programs_for(settings))
     web.run_app(app, host=settings.web_host, port=settings.web_port, print=None)
     return 0
 

@@ -5,6 +5,7 @@ Pure functions over the records in `cxloop.model`; the agents call them and do t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import datetime
 
@@ -61,6 +62,14 @@ def score(response: SurveyResponse, invitation: Invitation, now: datetime) -> Sc
         transfers=invitation.transfers,
         resolved=invitation.resolved,
     )
+
+
+def merge_comment(earlier: ScoredResponse, response: SurveyResponse, now: datetime) -> ScoredResponse | None:
+    """One response per survey: the first score stands; a later comment joins it once. None: nothing new."""
+    comment = (response.comment or "").strip()
+    if not comment or earlier.comment:
+        return None
+    return dataclasses.replace(earlier, comment=comment, scored_at=now)
 
 
 def detractor_alert(scored: ScoredResponse, invitation: Invitation, now: datetime) -> DetractorAlert | None:

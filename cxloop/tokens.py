@@ -28,6 +28,7 @@ class SurveyToken:
     metric: str
     expires_at: datetime
     locale: str = "en"
+    program_id: str = ""
 
 
 def _b64(data: bytes) -> str:
@@ -56,6 +57,7 @@ class TokenSigner:
             "m": token.metric,
             "e": int(token.expires_at.timestamp()),
             "l": token.locale,
+            "p": token.program_id,
             "k": self._active,
         }
         body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
@@ -80,6 +82,7 @@ class TokenSigner:
                 metric=str(payload["m"]),
                 expires_at=datetime.fromtimestamp(int(payload["e"]), timezone.utc),
                 locale=str(payload.get("l", "en")),
+                program_id=str(payload.get("p", "")),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidToken("malformed survey link") from exc

@@ -37,6 +37,12 @@ CHANNEL_TRIGGERS = [
 ]
 REASONS = ["billing", "delivery", "technical_support", "account_change", "returns", "complaint"]
 TEAMS = {"team-north": ["ava", "ben", "cai", "dee"], "team-south": ["eli", "fay", "gus"], "team-east": ["hal", "ivy"]}
+COMMENTS = {
+    False: ["I waited far too long on hold.", "Nobody could tell me where my refund is.",
+            "I was transferred three times and had to repeat everything.",
+            "The agent was friendly but it's still broken."],
+    True: ["Quick and helpful, thank you!", "The agent knew exactly what to do.", "Solved on the first call."],
+}
 LINK = re.compile(r"^(\d+): (http\S+)$", re.MULTILINE)
 
 
@@ -152,6 +158,10 @@ async def _answer_new_emails(
         try:
             async with http.get(links[score]) as reply:
                 answered += reply.status == 200
+            if reply.status == 200 and centre.rng.random() < 0.4:  # some also answer the follow-up question
+                comment = centre.rng.choice(COMMENTS[score >= max(links) - 2])
+                async with http.post(links[score].split("?")[0], data={"score": score, "comment": comment}):
+                    pass
         except aiohttp.ClientError as exc:
             log.warning("could not answer survey %s: %s", survey, exc)
     return answered

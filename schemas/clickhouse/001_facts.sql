@@ -98,7 +98,7 @@ CREATE TABLE IF NOT EXISTS {db}.survey_scored
     resolved Bool,
     interaction_ended_at DateTime64(3, 'UTC')
 )
-ENGINE = ReplacingMergeTree
+ENGINE = ReplacingMergeTree(scored_at)  -- a later comment replaces the score-only row
 PARTITION BY toYYYYMM(responded_at)
 ORDER BY survey_id
 SETTINGS non_replicated_deduplication_window = 10000;
@@ -121,7 +121,7 @@ CREATE TABLE IF NOT EXISTS {db}.detractor_alerts
     queue Nullable(String),
     contact_reason Nullable(String)
 )
-ENGINE = ReplacingMergeTree
+ENGINE = ReplacingMergeTree(raised_at)  -- re-raised with the comment when it arrives
 PARTITION BY toYYYYMM(raised_at)
 ORDER BY alert_id
 SETTINGS non_replicated_deduplication_window = 10000;
