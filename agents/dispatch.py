@@ -48,7 +48,7 @@ def register(
     async def send(invitation: Invitation, reminder: bool) -> str:
         token = signer.sign(
             SurveyToken(invitation.survey_id, invitation.metric, invitation.expires_at, invitation.locale,
-                        invitation.program_id)
+                        invitation.program_id, invitation.customer_id)
         )
         program = programs.by_id(invitation.program_id)
         email = build_survey_email(invitation, token, pipe.settings.public_url, pipe.settings.company_name,

@@ -20,6 +20,7 @@ QUESTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
 }
 SUBJECT = {"en": "A quick question about your recent contact with {company}"}
 REMINDER = {"en": "Reminder: "}
+UNSUBSCRIBE = {"en": "Stop receiving surveys"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ def build_survey_email(
         question = texts.question.format(company=company)
     base = public_url.rstrip("/")
     links = {s: f"{base}/r/{token}?{urlencode({'score': s})}" for s in SCALES[metric].points()}
+    unsubscribe = f"{base}/unsubscribe/{token}"
     buttons = "".join(
         f'<td style="padding:2px"><a href="{html.escape(url)}" aria-label="{s}" '
         f'style="display:inline-block;min-width:28px;padding:10px 6px;border:1px solid #445;border-radius:4px;'
@@ -70,11 +72,13 @@ def build_survey_email(
         f"<p>{html.escape(question)}</p>"
         f'<table role="presentation"><tr>{buttons}</tr></table>'
         f'<p style="font-size:13px">{html.escape(low_label)} &larr; &rarr; {html.escape(high_label)}</p>'
+        f'<p style="font-size:12px"><a href="{html.escape(unsubscribe)}">{UNSUBSCRIBE[lang]}</a></p>'
         "</body></html>"
     )
     body_text = "\n".join(
         [question, f"({low_label} = {min(links)}, {high_label} = {max(links)})", ""]
         + [f"{s}: {url}" for s, url in links.items()]
+        + ["", f"{UNSUBSCRIBE[lang]}: {unsubscribe}"]
     )
     return SurveyEmail(
         survey_id=invitation.survey_id,
@@ -83,6 +87,11 @@ def build_survey_email(
         kind="reminder" if reminder else "invitation",
         text=body_text,
         html=body_html,
-        headers={"X-Cxloop-Survey-Id": invitation.survey_id},
+        headers={
+            "X-Cxloop-Survey-Id": invitation.survey_id,
+            # RFC 8058 one-click unsubscribe: mail clients POST "List-Unsubscribe=One-Click" to this URL.
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
         score_links=links,
     )

@@ -29,6 +29,7 @@ class SurveyToken:
     expires_at: datetime
     locale: str = "en"
     program_id: str = ""
+    customer_id: str = ""  # for the unsubscribe link: signed, not secret (it is the recipient's own id)
 
 
 def _b64(data: bytes) -> str:
@@ -58,12 +59,15 @@ class TokenSigner:
             "e": int(token.expires_at.timestamp()),
             "l": token.locale,
             "p": token.program_id,
+            "c": token.customer_id,
             "k": self._active,
         }
         body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
         return f"{body}.{self._mac(self._active, body)}"
 
-    def verify(self, text: str, now: datetime) -> SurveyToken:
+    def verify(self, text: str, now: datetime, allow_expired: bool = False) -> SurveyToken:
+        """The token's content if it is genuine; an expired token is refused unless `allow_expired` (unsubscribe
+        links keep working after the survey closes)."""
         body, sep, mac = text.partition(".")
         if not sep or not body or not mac:
             raise InvalidToken("malformed survey link")
@@ -83,9 +87,10 @@ class TokenSigner:
                 expires_at=datetime.fromtimestamp(int(payload["e"]), timezone.utc),
                 locale=str(payload.get("l", "en")),
                 program_id=str(payload.get("p", "")),
+                customer_id=str(payload.get("c", "")),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidToken("malformed survey link") from exc
-        if now >= token.expires_at:
+        if now >= token.expires_at and not allow_expired:
             raise ExpiredToken("this survey has expired")
         return token

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from cxloop.clock import Clock, SystemClock
 from cxloop.codec import Codec
-from cxloop.model import SurveyResponse
+from cxloop.model import ConsentChange, SurveyResponse
 from cxloop.producer import AsyncProducer, DeliveryFailed
 from cxloop.programs import SurveyPrograms
 from cxloop.scoring import ScoreOutOfRange, check_score
@@ -77,6 +77,34 @@ def create_web_app(
         comment = str(form.get("comment", "")).strip()
         return await answer(request, str(form.get("score", "")), comment or None, "web_form")
 
+    async def unsubscribe_page(request: web.Request) -> web.Response:
+        """A link scanner's GET changes nothing: the page asks the customer to confirm."""
+        try:
+            signer.verify(request.match_info["token"], clock.now(), allow_expired=True)
+        except InvalidToken as exc:
+            return _page("Link not valid", f"This link is not valid ({exc}).", 403)
+        form = (f'<form method="post" action="{html.escape(request.path)}">'
+                '<button type="submit">Stop sending me surveys</button></form>')
+        return web.Response(text=page("Stop receiving surveys?", form), content_type="text/html")
+
+    async def unsubscribe(request: web.Request) -> web.Response:
+        """The confirmation button and RFC 8058 one-click (mail clients) both land here."""
+        try:
+            token = signer.verify(request.match_info["token"], clock.now(), allow_expired=True)
+        except InvalidToken as exc:
+            return _page("Link not valid", f"This link is not valid ({exc}).", 403)
+        if not token.customer_id:
+            return _page("Link not valid", "This link does not name a recipient.", 400)
+        change = ConsentChange(customer_id=token.customer_id, status="opted_out", changed_at=clock.now(),
+                               reason="unsubscribe", source="survey-email")
+        try:
+            await request.app[PRODUCER].send(settings.topic(change.contract), token.customer_id.encode(),
+                                             codec.encode(change.contract, change.to_record()))
+        except DeliveryFailed as exc:
+            log.warning("unsubscribe of survey %s not acknowledged: %s", token.survey_id, exc)
+            return _page("One moment", "We could not save this yet; this page retries by itself.", 503, 5)
+        return _page("You will not receive more surveys", "Your choice has been saved. Thank you.")
+
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
@@ -89,5 +117,7 @@ def create_web_app(
     app.cleanup_ctx.append(producer_lifecycle)
     app.router.add_get("/r/{token}", record_click)
     app.router.add_post("/r/{token}", record_comment)
+    app.router.add_get("/unsubscribe/{token}", unsubscribe_page)
+    app.router.add_post("/unsubscribe/{token}", unsubscribe)
     app.router.add_get("/healthz", health)
     return app

@@ -5,13 +5,14 @@ from __future__ import annotations
 import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta, timezone
+from email import message_from_bytes, policy
 
 from cxloop.settings import Settings
 from cxloop.surveys import survey_id
 from cxloop.traffic import score_links
 from sinks.clickhouse import ClickHouse
 from tests.integration.test_whole_loop import a_call
-from tests.support import TopicReader, publish_record, wait_for
+from tests.support import TopicReader, consumed_everything, publish_record, wait_for
 
 
 def post(url: str, form: dict[str, object]) -> tuple[int, str]:
@@ -70,3 +71,27 @@ def test_expired_and_forged_comment_posts_publish_nothing(settings: Settings, we
             raise AssertionError("expected an error status")
         except urllib.error.HTTPError as err:
             assert err.code == status
+
+
+def test_unsubscribe_from_the_email_suppresses_every_later_survey(settings: Settings, worker, web) -> None:
+    first = a_call("call-3003")
+    publish_record(settings, "interaction-completed", first.customer_id, first.to_record())
+    email = settings.outbox / f"{survey_id('call-nps', 'call-3003')}.eml"
+    wait_for(email.exists, 60, what="the survey email")
+    headers = message_from_bytes(email.read_bytes(), policy=policy.default)
+    link = str(headers["List-Unsubscribe"]).strip("<>")
+    with urllib.request.urlopen(link, timeout=30) as reply:  # a link scanner's GET only shows the question
+        assert "Stop receiving surveys?" in reply.read().decode()
+    consent = TopicReader(settings, "customer-consent")
+    assert consent.poll() == [], "a GET changes nothing"
+    status, page = post(link, {"List-Unsubscribe": "One-Click"})  # RFC 8058, as a mail client sends it
+    assert status == 200 and "You will not receive more surveys" in page
+    change = consent.wait_for(lambda c: c["customer_id"] == first.customer_id, timeout=10)[0]
+    assert (change["status"], change["reason"]) == ("opted_out", "unsubscribe")
+    consent.close()
+
+    wait_for(lambda: consumed_everything(settings, "customer-consent"), 60, what="the opt-out applied")
+    later = a_call("call-3004")
+    publish_record(settings, "interaction-completed", later.customer_id, later.to_record())
+    decision = TopicReader(settings, "survey-decision").wait_for(lambda d: d["interaction_id"] == "call-3004")[0]
+    assert decision["outcome"] == "opted_out"

@@ -55,8 +55,16 @@ def test_email_goes_to_the_customer_and_is_tagged_with_the_survey() -> None:
     invitation = invitation_for("csat")
     email = email_for(invitation)
     assert (email.to, email.survey_id) == ("maria.lopez@example.org", invitation.survey_id)
-    assert email.headers == {"X-Cxloop-Survey-Id": invitation.survey_id}
+    assert email.headers["X-Cxloop-Survey-Id"] == invitation.survey_id
     assert "Acme Telecom" in email.subject
+
+
+def test_email_carries_a_one_click_unsubscribe_link_and_its_headers() -> None:
+    email = email_for(invitation_for("nps"))
+    link = email.headers["List-Unsubscribe"].strip("<>")
+    assert "/unsubscribe/" in link
+    assert email.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert link in email.text and link in email.html
 
 
 @pytest.mark.parametrize(
