@@ -238,3 +238,18 @@ class ConsentChange(Record):
     changed_at: datetime
     reason: str = ""
     source: str = ""
+
+
+@dataclass(frozen=True)
+class SurveyDelivery(Record):
+    contract: ClassVar[str] = "survey-delivery"
+    optional_ids: ClassVar[frozenset[str]] = frozenset({"customer_id"})
+
+    survey_id: str
+    event: str
+    provider: str
+    provider_event_id: str
+    occurred_at: datetime
+    customer_id: str | None = None
+    channel: str = "email"
+    reason: str = ""

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("CXLOOP_SENDGRID_API_KEY", "SENDGRID_API_KEY")
     )
     sendgrid_host: str = "https://api.sendgrid.com"
+    sendgrid_webhook_public_key: str | None = Field(
+        None, description="Event Webhook verification key (base64, as SendGrid shows it); unset: webhook disabled"
+    )
+    webhook_max_age_seconds: float = Field(600.0, gt=0, description="Older signed webhook timestamps are refused")
 
     # ClickHouse
     clickhouse_url: str | None = Field(

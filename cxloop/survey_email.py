@@ -33,6 +33,7 @@ class SurveyEmail:
     headers: dict[str, str] = field(default_factory=dict)
     score_links: dict[int, str] = field(default_factory=dict)
     kind: str = "invitation"  # or "reminder"
+    customer_id: str = ""
 
     @property
     def reference(self) -> str:
@@ -85,6 +86,7 @@ def build_survey_email(
         to=invitation.customer_email,
         subject=(REMINDER[lang] if reminder else "") + SUBJECT[lang].format(company=company),
         kind="reminder" if reminder else "invitation",
+        customer_id=invitation.customer_id,
         text=body_text,
         html=body_html,
         headers={

@@ -7,6 +7,7 @@ link gets a 4xx and nothing is published; when Kafka cannot acknowledge, a 503 p
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import AsyncIterator
@@ -15,7 +16,8 @@ from aiohttp import web
 
 from cxloop.clock import Clock, SystemClock
 from cxloop.codec import Codec
-from cxloop.model import ConsentChange, SurveyResponse
+from cxloop.delivery_events import delivery_of, parse_sendgrid_events, suppression_of
+from cxloop.model import ConsentChange, InvalidEvent, Record, SurveyResponse
 from cxloop.producer import AsyncProducer, DeliveryFailed
 from cxloop.programs import SurveyPrograms
 from cxloop.scoring import ScoreOutOfRange, check_score
@@ -39,6 +41,11 @@ def create_web_app(
 ) -> web.Application:
     clock = clock or SystemClock()
     topic = settings.topic("survey-response")
+    verifier = None
+    if settings.sendgrid_webhook_public_key:
+        from sendgrid.helpers.eventwebhook import EventWebhook
+
+        verifier = EventWebhook(settings.sendgrid_webhook_public_key)
 
     async def answer(request: web.Request, raw_score: str, comment: str | None, source: str) -> web.Response:
         """Validate, publish, and answer only once Kafka acknowledged: 200, or 503 and the page retries."""
@@ -105,6 +112,41 @@ def create_web_app(
             return _page("One moment", "We could not save this yet; this page retries by itself.", 503, 5)
         return _page("You will not receive more surveys", "Your choice has been saved. Thank you.")
 
+    async def sendgrid_events(request: web.Request) -> web.Response:
+        """SendGrid's Event Webhook: verified, then every event on survey-delivery and the suppressing ones on
+        customer-consent; 200 once Kafka has them all (SendGrid retries anything else)."""
+        if verifier is None:
+            return web.json_response({"error": "the SendGrid webhook is not configured"}, status=404)
+        body = await request.read()
+        signature = request.headers.get("X-Twilio-Email-Event-Webhook-Signature", "")
+        timestamp = request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp", "")
+        if not signature or not timestamp.isdigit():
+            return web.json_response({"error": "missing signature or timestamp headers"}, status=403)
+        if abs(clock.now().timestamp() - int(timestamp)) > settings.webhook_max_age_seconds:
+            return web.json_response({"error": "timestamp too old or in the future (replay?)"}, status=403)
+        try:
+            genuine = verifier.verify_signature(body.decode("utf-8"), signature, timestamp)
+        except (ValueError, UnicodeDecodeError):
+            genuine = False
+        if not genuine:
+            return web.json_response({"error": "signature does not verify"}, status=403)
+        try:
+            deliveries = [d for d in map(delivery_of, parse_sendgrid_events(body)) if d is not None]
+        except InvalidEvent as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        records: list[tuple[str, str, Record]] = [(d.contract, d.survey_id, d) for d in deliveries]
+        records += [(c.contract, c.customer_id, c) for c in map(suppression_of, deliveries) if c is not None]
+        try:
+            await asyncio.gather(*(
+                request.app[PRODUCER].send(settings.topic(contract), key.encode(),
+                                           codec.encode(contract, record.to_record()))
+                for contract, key, record in records
+            ))
+        except DeliveryFailed as exc:
+            log.warning("SendGrid events not acknowledged: %s", exc)
+            return web.json_response({"error": "try again"}, status=503, headers={"Retry-After": "5"})
+        return web.json_response({"accepted": len(deliveries)})
+
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
@@ -119,5 +161,6 @@ def create_web_app(
     app.router.add_post("/r/{token}", record_comment)
     app.router.add_get("/unsubscribe/{token}", unsubscribe_page)
     app.router.add_post("/unsubscribe/{token}", unsubscribe)
+    app.router.add_post("/webhooks/sendgrid/events", sendgrid_events)
     app.router.add_get("/healthz", health)
     return app

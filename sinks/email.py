@@ -88,6 +88,8 @@ class SendGridSender:
         for name, value in email.headers.items():
             mail.header = Header(name, value)
         mail.custom_arg = CustomArg("survey_id", email.survey_id)
+        if email.customer_id:  # comes back on Event Webhook events: bounces and spam reports suppress the customer
+            mail.custom_arg = CustomArg("customer_id", email.customer_id)
         return mail
 
     def send(self, email: SurveyEmail) -> str:

@@ -34,7 +34,7 @@ def test_survey_email_reaches_sendgrid_v3_with_score_buttons_and_survey_id() -> 
     assert request.path == "/v3/mail/send"
     assert body["from"]["email"] == "surveys@example.com"
     assert body["personalizations"][0]["to"] == [{"email": "fred@customers.example"}]
-    assert body["custom_args"] == {"survey_id": "sv_sendgrid1"}
+    assert body["custom_args"] == {"survey_id": "sv_sendgrid1", "customer_id": "cust-fred"}
     contents = {c["type"]: c["value"] for c in body["content"]}
     assert set(contents) == {"text/plain", "text/html"}
     for score in range(1, 6):

@@ -21,6 +21,7 @@ from cxloop.codec import (
     local_schema_id,
 )
 from cxloop.deadletter import dead_letter_record
+from cxloop.delivery_events import delivery_of
 from cxloop.model import (
     ConsentChange,
     DetractorAlert,
@@ -29,6 +30,7 @@ from cxloop.model import (
     Record,
     ScoredResponse,
     SurveyDecision,
+    SurveyDelivery,
     SurveyResponse,
 )
 from cxloop.surveys import detractor_alert, score
@@ -47,6 +49,13 @@ def _consent() -> dict[str, Any]:
     change = ConsentChange(customer_id="cust-00042", status="opted_out", changed_at=SCORED_AT,
                            reason="unsubscribe", source="survey-page")
     return change.to_record()
+
+
+def _delivery() -> dict[str, Any]:
+    delivery = delivery_of({"event": "bounce", "type": "bounce", "timestamp": 1700000000, "sg_event_id": "e-1",
+                            "survey_id": "sv_1", "customer_id": "cust-00042", "reason": "550 no such user"})
+    assert delivery is not None
+    return delivery.to_record()
 
 
 def _scored() -> dict[str, Any]:
@@ -78,11 +87,12 @@ RECORDS: dict[str, Callable[[], dict[str, Any]]] = {
     "detractor-alert": _alert,
     "dead-letter": _dead_letter,
     "customer-consent": _consent,
+    "survey-delivery": _delivery,
 }
 MODELS: dict[str, type[Record]] = {
     "interaction-completed": Interaction, "survey-decision": SurveyDecision, "survey-invitation": Invitation,
     "survey-response": SurveyResponse, "survey-scored": ScoredResponse, "detractor-alert": DetractorAlert,
-    "customer-consent": ConsentChange,
+    "customer-consent": ConsentChange, "survey-delivery": SurveyDelivery,
 }
 CONTRACTS = sorted(path.stem for path in SCHEMAS_DIR.glob("*.avsc"))
 
