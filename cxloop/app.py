@@ -50,6 +50,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
         consumer_auto_offset_reset="earliest",
         web_enabled=False,
         broker_session_timeout=settings.session_timeout_seconds,
+        # Faust's flow control pauses a partition when its stream buffer is under pressure; after restarts with
+        # a backlog we saw partitions never resume. A deeper buffer (events are ~1 KiB in memory) avoids it.
+        stream_buffer_maxsize=settings.stream_buffer_events,
         table_cleanup_interval=60.0,
     )
     # Table writes queue changelog messages in this buffer; at Faust's default of 100 the conductor keeps waiting

@@ -100,8 +100,11 @@ class Codec:
         buffer = io.BytesIO()
         buffer.write(HEADER.pack(MAGIC, schema_id))
         try:
-            # fastavro's writer coerces silently (7.5 -> 7, "no" -> True); validate types and ranges first.
-            validate(record, self.schema(contract), raise_errors=True)
+            # fastavro's writer coerces silently (7.5 -> 7, "no" -> True); validate types and ranges first. The
+            # quiet check is ~10x faster than the one that explains itself (bench/codec.py): explain only failures.
+            if not validate(record, self.schema(contract), raise_errors=False):
+                validate(record, self.schema(contract), raise_errors=True)
+                raise ValueError("fastavro validation failed")
             fastavro.schemaless_writer(buffer, self.schema(contract), dict(record))
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError, ValidationError) as exc:
             raise InvalidRecord(f"record does not fit {contract}: {exc}") from exc

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     topic_replication: int = Field(1, ge=1)
     app_id: str = Field("cxloop", min_length=1, description="Faust app id: consumer group and changelog prefix")
     schema_registry_url: str | None = None
+    stream_buffer_events: int = Field(
+        50_000, ge=1_000, description="Events a worker may hold in memory per stream before pausing its partitions"
+    )
     session_timeout_seconds: float = Field(
         30.0, ge=6.0, le=300.0, description="How soon the group notices a dead worker and moves its partitions"
     )
