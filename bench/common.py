@@ -23,6 +23,7 @@ from cxloop.model import Interaction
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
+BENCH_PROGRAMS = Path(__file__).resolve().parent / "programs.yaml"  # every interaction invited and sent at once
 LOAD_AT_START = round(os.getloadavg()[0], 2)  # taken at import, before a benchmark starts any work
 PACKAGES = ("fastavro", "confluent-kafka", "faust-streaming", "chdb", "chdb-core")
 
@@ -52,9 +53,9 @@ def _git(*args: str) -> str | None:
 
 
 def _git_commit() -> str | None:
-    """The commit the code runs from, `+dirty` when tracked files differ from it."""
+    """The commit the code runs from, `+dirty` when tracked files outside bench/ differ from it."""
     commit = _git("rev-parse", "--short", "HEAD")
-    if commit and _git("status", "--porcelain", "--untracked-files=no"):
+    if commit and _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench"):
         commit += "+dirty"
     return commit
 

@@ -1,9 +1,10 @@
 """End to end on a real broker: interactions in, survey decisions and invitation emails out, through one worker.
 
 Starts a single-node Kafka (`cxloop.local_kafka.LocalKafka`, or uses `KAFKA_BOOTSTRAP`), creates the topics under a
-fresh prefix, runs `python -m cxloop worker` as a child process (outbox email backend), warms it up, then publishes
-`--count` interactions with one idempotent producer (acks=all), as fast as it can or at `--rate` per second. It
-measures:
+fresh prefix, runs `python -m cxloop worker` as a child process (outbox email backend, survey programs from
+`bench/programs.yaml`: every interaction invited and sent at once, so no timer holds anything back), warms it up,
+then publishes `--count` interactions with one idempotent producer (acks=all), as fast as it can or at `--rate` per
+second. It measures:
 - decisions: time from the first publish until every `survey-decision` is on its topic, and interactions/s through
   the triggers agent (from the last decision's `decided_at`);
 - emails: time until the email of every `invited` decision is in the outbox folder, and dispatch throughput (from
@@ -31,7 +32,7 @@ from typing import Any
 
 from confluent_kafka import Producer
 
-from bench.common import interactions, percentiles, print_table, write_result
+from bench.common import BENCH_PROGRAMS, interactions, percentiles, print_table, write_result
 from cxloop.codec import Codec
 from cxloop.local_kafka import LocalKafka
 from cxloop.producer import producer_config
@@ -141,6 +142,7 @@ def main() -> None:
         settings = load_settings(
             kafka_bootstrap=bootstrap, topic_prefix=f"bench{run}.", topic_partitions=args.partitions,
             app_id=f"cxloop-bench-{run}", data_dir=tmp / "data", web_port=port, public_url=f"http://127.0.0.1:{port}",
+            programs_file=BENCH_PROGRAMS,
         )
         ensure_topics(settings)
         worker = Service("worker", settings, tmp / "worker.log")
