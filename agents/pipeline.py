@@ -28,6 +28,11 @@ class Pipeline:
         self.codec = codec
         self.clock = clock
         self._topics: dict[str, faust.TopicT] = {}
+        self.events_handled = 0  # read by the watchdog
+
+    @property
+    def source_topics(self) -> list[str]:
+        return list(self._topics)
 
     def topic(self, contract: str) -> faust.TopicT:
         """The Faust topic of a contract; bytes in and out, the codec does the rest."""
@@ -69,6 +74,7 @@ class Pipeline:
     @contextlib.asynccontextmanager
     async def per_event(self, event: EventT, stage: str) -> AsyncIterator[None]:
         """Process one event; any failure sends it to dead-letter with its reason, and the stream goes on."""
+        self.events_handled += 1
         try:
             yield
         except Exception as exc:

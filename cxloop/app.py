@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import faust
 
-from agents import dispatch, responses, triggers
+from agents import dispatch, responses, triggers, watchdog
 from agents.pipeline import Pipeline
 from cxloop.clock import Clock, SystemClock
 from cxloop.codec import Codec, SchemaRegistry
@@ -65,4 +65,5 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     triggers.register(pipe, TriggerRules(programs))
     dispatch.register(pipe, invitations, answered, email_sender_for(settings), signer_for(settings), programs)
     responses.register(pipe, invitations, answered)
+    watchdog.register(pipe, settings.stall_exit_seconds)
     return app

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     stream_buffer_events: int = Field(
         50_000, ge=1_000, description="Events a worker may hold in memory per stream before pausing its partitions"
     )
+    stall_exit_seconds: float = Field(
+        300.0, ge=10.0, description="A worker with work waiting that handles nothing this long exits (code 70)"
+    )
     session_timeout_seconds: float = Field(
         30.0, ge=6.0, le=300.0, description="How soon the group notices a dead worker and moves its partitions"
     )

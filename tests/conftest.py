@@ -68,4 +68,5 @@ def settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
         response_ack_timeout_seconds=5.0,
         programs_file=PROGRAMS / "survey-everything.yaml",
         session_timeout_seconds=10.0,  # a SIGKILLed worker's partitions move on quickly
+        stall_exit_seconds=30.0,
     )

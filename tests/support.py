@@ -15,6 +15,7 @@ from typing import TypeVar
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from agents.watchdog import STALLED_EXIT_CODE
 from cxloop.codec import Codec
 from cxloop.producer import producer_config
 from cxloop.settings import Settings
@@ -65,16 +66,29 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 class Service:
-    """A cxloop command running as a child process, its output in a log file."""
+    """A cxloop command running as a child process, its output in a log file.
+
+    Like the supervisor a deployment has (Kubernetes, compose `restart:`), it restarts the command when it exits
+    with the watchdog's stall code, and counts those restarts."""
 
     def __init__(self, command: str, settings: Settings, log: Path) -> None:
-        self.log = log
+        self.command, self.settings, self.log = command, settings, log
+        self.stall_restarts = 0
         self._handle = open(log, "ab")  # noqa: SIM115 - closed in stop()
-        self._log_start = log.stat().st_size
+        self._start()
+
+    def _start(self) -> None:
+        self._log_start = self.log.stat().st_size
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "cxloop", command], env=settings_env(settings), cwd=ROOT,
+            [sys.executable, "-m", "cxloop", self.command], env=settings_env(self.settings), cwd=ROOT,
             stdout=self._handle, stderr=subprocess.STDOUT, start_new_session=True,
         )
+
+    def supervise(self) -> None:
+        """Restart after a watchdog exit (code 70); call it from polling loops."""
+        if self.process.poll() == STALLED_EXIT_CODE:
+            self.stall_restarts += 1
+            self._start()
 
     def output(self) -> str:
         """What this run of the service printed (a restarted service appends to the same log)."""
@@ -84,6 +98,7 @@ class Service:
 
     def wait_for_output(self, text: str, timeout: float = 90.0) -> None:
         def seen() -> bool:
+            self.supervise()
             if self.process.poll() is not None:
                 raise AssertionError(f"service exited with {self.process.returncode}:\n{self.output()[-3000:]}")
             return text in self.output()

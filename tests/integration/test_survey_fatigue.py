@@ -70,21 +70,25 @@ def run(settings: Settings, kills: int) -> None:
         wait_for(lambda: consumed_everything(settings, "customer-consent"), 120, what="opt-outs applied")
         publish_records(settings, "interaction-completed", [(i.customer_id, i.to_record()) for i in events])
         expected_keys = {(i.interaction_id, i.trigger) for i in events}
+        def progress() -> int:
+            worker.supervise()
+            return len({(d["interaction_id"], d["trigger"]) for d in decisions.poll()})
+
         for share in [0.25, 0.6][:kills]:
-            wait_for(lambda s=share: len(decisions.poll()) >= s * len(expected_keys), 300,
+            wait_for(lambda s=share: progress() >= s * len(expected_keys), 300,
                      what=f"{share:.0%} of the decisions before a SIGKILL")
             worker.kill()
             worker = Service("worker", settings, settings.data_dir.parent / "worker.log")
             worker.wait_for_output("[^Worker]: Ready", timeout=120)
         try:
-            wait_for(lambda: len({(d["interaction_id"], d["trigger"]) for d in decisions.poll()})
-                     >= len(expected_keys), 240, what="a decision for every interaction")
+            wait_for(lambda: progress() >= len(expected_keys), 240, what="a decision for every interaction")
         except AssertionError:
             missing = expected_keys - {(d["interaction_id"], d["trigger"]) for d in decisions.records}
             raise AssertionError(f"{len(missing)} interactions never decided, e.g. {sorted(missing)[:5]}; "
                                  f"consumed everything: {consumed_everything(settings, 'interaction-completed')}"
                                  ) from None
-        wait_for(lambda: consumed_everything(settings, "interaction-completed"), 120, what="every event committed")
+        wait_for(lambda: worker.supervise() or consumed_everything(settings, "interaction-completed"), 120,
+                 what="every event committed")
         # Committed means the outputs were flushed first: read until nothing more comes.
         for reader in (decisions, invitations):
             wait_for(lambda r=reader: _drained(r), 60, what=f"the end of {reader.contract}")
