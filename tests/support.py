@@ -149,7 +149,7 @@ class TopicReader:
         self.contract = contract
         self.codec = Codec()
         self.records: list[dict] = []
-        self.messages: list[tuple[int, int, bytes | None]] = []  # partition, offset, key
+        self.messages: list[tuple[int | None, int | None, bytes | None]] = []  # partition, offset, key
         self._consumer = Consumer({
             "bootstrap.servers": settings.kafka_bootstrap, "group.id": f"test-reader-{os.urandom(4).hex()}",
             "auto.offset.reset": "earliest", "enable.auto.commit": False,
