@@ -12,15 +12,27 @@ from cxloop.scoring import SCALES, Metric
 
 QUESTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
     # metric -> locale -> (question, low label, high label); neutral wording that does not lead to a high score.
-    "nps": {"en": ("How likely are you to recommend {company} to a friend or colleague?",
-                   "Not at all likely", "Extremely likely")},
-    "csat": {"en": ("How satisfied were you with the help you received from {company}?",
-                    "Very dissatisfied", "Very satisfied")},
-    "ces": {"en": ("{company} made it easy for me to handle my issue.", "Strongly disagree", "Strongly agree")},
+    "nps": {
+        "en": ("How likely are you to recommend {company} to a friend or colleague?",
+               "Not at all likely", "Extremely likely"),
+        "es": ("¿Qué probabilidad hay de que recomiende {company} a un amigo o colega?",
+               "Nada probable", "Muy probable"),
+    },
+    "csat": {
+        "en": ("How satisfied were you with the help you received from {company}?",
+               "Very dissatisfied", "Very satisfied"),
+        "es": ("¿Qué tan satisfecho quedó con la ayuda que recibió de {company}?",
+               "Muy insatisfecho", "Muy satisfecho"),
+    },
+    "ces": {
+        "en": ("{company} made it easy for me to handle my issue.", "Strongly disagree", "Strongly agree"),
+        "es": ("{company} me facilitó resolver mi consulta.", "Totalmente en desacuerdo", "Totalmente de acuerdo"),
+    },
 }
-SUBJECT = {"en": "A quick question about your recent contact with {company}"}
-REMINDER = {"en": "Reminder: "}
-UNSUBSCRIBE = {"en": "Stop receiving surveys"}
+SUBJECT = {"en": "A quick question about your recent contact with {company}",
+           "es": "Una pregunta rápida sobre su contacto reciente con {company}"}
+REMINDER = {"en": "Reminder: ", "es": "Recordatorio: "}
+UNSUBSCRIBE = {"en": "Stop receiving surveys", "es": "No recibir más encuestas"}
 
 
 @dataclass(frozen=True)

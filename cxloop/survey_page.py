@@ -14,10 +14,15 @@ from cxloop.scoring import Metric, classify
 PROBES = {
     "en": {"detractor": "What disappointed you most?", "passive": "What would have made it better?",
            "promoter": "What did we do well?"},
+    "es": {"detractor": "¿Qué fue lo que más le decepcionó?", "passive": "¿Qué habría hecho que fuera mejor?",
+           "promoter": "¿Qué hicimos bien?"},
 }
 WORDS = {
     "en": {"thanks": "Thank you", "recorded": "Your answer has been recorded.", "comment": "Your comment (optional)",
            "send": "Send", "received": "Thank you, we have your comment.", "skip": "You can close this page."},
+    "es": {"thanks": "Gracias", "recorded": "Hemos registrado su respuesta.", "comment": "Su comentario (opcional)",
+           "send": "Enviar", "received": "Gracias, hemos recibido su comentario.",
+           "skip": "Ya puede cerrar esta página."},
 }
 MAX_COMMENT = 2000
 STYLE = (

@@ -45,7 +45,7 @@ def interaction_record(**overrides: Any) -> dict[str, Any]:
         "customer_id": "cust-00042",
         "customer_email": "maria.lopez@example.org",
         "customer_phone": "+34600111222",
-        "customer_locale": "es-ES",
+        "customer_locale": "en-GB",
         "customer_timezone": "Europe/Madrid",
         "customer_segment": "consumer",
         "handled_by": "human",

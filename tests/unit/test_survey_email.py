@@ -158,3 +158,20 @@ def test_reminder_has_the_same_links_a_marked_subject_and_its_own_reference() ->
     assert reminder.subject == "Reminder: " + first.subject
     assert reminder.score_links == first.score_links and reminder.survey_id == first.survey_id
     assert (first.reference, reminder.reference) == (invitation.survey_id, f"{invitation.survey_id}.reminder")
+
+
+@pytest.mark.parametrize(
+    ("metric", "question", "ends"),
+    [
+        ("nps", "¿Qué probabilidad hay de que recomiende Acme Telecom a un amigo o colega?",
+         "(Nada probable = 0, Muy probable = 10)"),
+        ("csat", "¿Qué tan satisfecho quedó con la ayuda que recibió de Acme Telecom?",
+         "(Muy insatisfecho = 1, Muy satisfecho = 5)"),
+        ("ces", "Acme Telecom me facilitó resolver mi consulta.",
+         "(Totalmente en desacuerdo = 1, Totalmente de acuerdo = 7)"),
+    ],
+)
+def test_spanish_speaking_customers_get_the_survey_in_spanish(metric: str, question: str, ends: str) -> None:
+    email = email_for(replace(invitation_for(metric), locale="es-MX"))  # type: ignore[arg-type]
+    assert email.text.startswith(question) and ends in email.text
+    assert email.subject.startswith("Una pregunta rápida") and "No recibir más encuestas" in email.html

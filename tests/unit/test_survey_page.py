@@ -33,7 +33,7 @@ def test_a_program_s_own_probe_wins_in_the_customer_s_language() -> None:
         "texts": {"en": {"question": "Q?", "follow_up": {"detractor": "What went wrong?"}},
                   "de": {"question": "F?", "follow_up": {"detractor": "Was lief schief?"}}},
     })
-    assert probe_for("nps", 2, "de-AT", program) == "What went wrong?", "no German page words yet: English page"
+    assert probe_for("nps", 2, "de-AT", program) == "What went wrong?", "no German page words: English page"
     assert probe_for("nps", 2, "en", program) == "What went wrong?"
     assert probe_for("nps", 9, "en", program) == "What did we do well?", "falls back for categories not set"
 
@@ -58,3 +58,10 @@ def test_a_later_comment_merges_once_into_the_first_score() -> None:
     assert merge_comment(first, second_score, NOW) is None, "a second score alone is a duplicate"
     changed = merge_comment(first, response_to(invitation, 9, comment="actually fine"), NOW)
     assert changed is not None and changed.score == 3, "the first score stands"
+
+
+def test_the_page_speaks_the_customer_s_language() -> None:
+    assert probe_for("csat", 1, "es-AR") == "¿Qué fue lo que más le decepcionó?"
+    page = follow_up_page("/r/tok", 1, probe_for("csat", 1, "es-AR"), "es-AR")
+    assert '<html lang="es">' in page and "Enviar" in page and "Gracias" in page
+    assert "Gracias, hemos recibido su comentario." in thanks_page("es")

@@ -148,7 +148,7 @@ def test_invitation_carries_the_interaction_context_scoring_needs() -> None:
                  "contact_reason", "handle_time_seconds", "wait_time_seconds", "transfers", "resolved", "handled_by"):
         assert getattr(invitation, name) == getattr(source, name), name
     assert (invitation.interaction_channel, invitation.interaction_ended_at, invitation.locale) == (
-        "voice", ENDED_AT, "es-ES",
+        "voice", ENDED_AT, "en-GB",
     )
 
 
