@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 
 import faust
 from faust.types import EventT, TableT
 
 from agents.pipeline import Pipeline
 from agents.scheduler import Schedule
+from cxloop.clock import epoch_ms, from_epoch_ms
 from cxloop.model import Invitation
 from cxloop.programs import SurveyPrograms
 from cxloop.survey_email import build_survey_email
@@ -42,7 +43,7 @@ def register(
             return invitation.send_at
         state = json.loads(sent)
         if state.get("reminder_at") and not state.get("reminded"):
-            return datetime.fromtimestamp(state["reminder_at"] / 1000, timezone.utc)
+            return from_epoch_ms(state["reminder_at"])
         return None
 
     async def send(invitation: Invitation, reminder: bool) -> str:
@@ -70,12 +71,12 @@ def register(
             reminder_at = invitation.send_at + after if after else None
             if reminder_at is not None and reminder_at >= invitation.expires_at:
                 reminder_at = None
-            dispatched[key] = json.dumps({"ref": reference, "reminder_at": _ms(reminder_at),
-                                          "reminded": False}).encode()
+            reminder_ms = epoch_ms(reminder_at) if reminder_at else None
+            dispatched[key] = json.dumps({"ref": reference, "reminder_at": reminder_ms, "reminded": False}).encode()
         elif sent is not None:
             state = json.loads(sent)
             due = state.get("reminder_at")
-            if due and not state["reminded"] and due <= _ms(now) and now < invitation.expires_at:
+            if due and not state["reminded"] and due <= epoch_ms(now) and now < invitation.expires_at:
                 if answered.get(key) is None:
                     await send(invitation, reminder=True)
                 state["reminded"] = True
@@ -104,7 +105,3 @@ def register(
                 await handler(event)
 
     return dispatch
-
-
-def _ms(value: datetime | None) -> int | None:
-    return None if value is None else int(value.timestamp() * 1000)

@@ -17,6 +17,7 @@ import faust
 from faust.types import EventT
 
 from agents.pipeline import Pipeline
+from cxloop.clock import epoch_ms
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class Schedule:
 
     def at(self, key: bytes, when: datetime) -> None:
         """Wake the agent for `key` at `when` (replaces an earlier wake-up of the same key)."""
-        due = int(when.timestamp() * 1000)
+        due = epoch_ms(when)
         if self._due.get(key) != str(due).encode():
             self._due[key] = str(due).encode()
         if (due, key) not in self._queued:
@@ -53,7 +54,7 @@ class Schedule:
         heapq.heapify(self._heap)
 
     async def _fire(self) -> None:
-        now = int(self._clock.now().timestamp() * 1000)
+        now = epoch_ms(self._clock.now())
         while self._heap and self._heap[0][0] <= now:
             due, key = heapq.heappop(self._heap)
             self._queued.discard((due, key))

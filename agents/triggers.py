@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import faust
 from aiokafka.partitioner import murmur2
@@ -17,6 +17,7 @@ from faust.types import EventT
 
 from agents.pipeline import Pipeline
 from agents.scheduler import Schedule
+from cxloop.clock import epoch_ms, from_epoch_ms
 from cxloop.contact_policy import CustomerState
 from cxloop.decisions import TriggerRules, Verdict, burst_order, decision_key, track_complaints
 from cxloop.model import ConsentChange, Interaction, ScoredResponse
@@ -95,7 +96,7 @@ def register(pipe: Pipeline, rules: TriggerRules) -> faust.types.AgentT:
         track_complaints(state, interaction, programs.exclusions.complaint_reasons)
         state.forget_before(interaction.ended_at - programs.memory, interaction.ended_at - programs.dedup_horizon)
         if all(p["k"] != dkey for p in state.pending):
-            state.pending.append({"k": dkey, "t": int(interaction.ended_at.timestamp() * 1000),
+            state.pending.append({"k": dkey, "t": epoch_ms(interaction.ended_at),
                                   "v": base64.b64encode(message.value or b"").decode()})
         await settle(key, state, message.partition)
         customers[key] = state.to_json()
@@ -138,4 +139,4 @@ def register(pipe: Pipeline, rules: TriggerRules) -> faust.types.AgentT:
 
 def _first_due(state: CustomerState, window: timedelta) -> datetime:
     """When the burst of the earliest pending interaction closes (event time of its end plus the window)."""
-    return datetime.fromtimestamp(min(p["t"] for p in state.pending) / 1000, timezone.utc) + window
+    return from_epoch_ms(min(p["t"] for p in state.pending)) + window

@@ -18,3 +18,12 @@ class SystemClock:
 def utc(value: datetime) -> datetime:
     """Timestamps are UTC-aware everywhere; naive ones are taken to be UTC."""
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def epoch_ms(value: datetime) -> int:
+    """Milliseconds since the epoch: how timestamps are kept in table state and tick schedules."""
+    return int(value.timestamp() * 1000)
+
+
+def from_epoch_ms(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, timezone.utc)

@@ -10,18 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
+from cxloop.clock import epoch_ms, from_epoch_ms
 from cxloop.programs import FrequencyCaps, Program, Sampling
 
 
 def _ms(value: datetime | None) -> int | None:
-    return None if value is None else int(value.timestamp() * 1000)
+    return None if value is None else epoch_ms(value)
 
 
 def _dt(value: int | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value / 1000, timezone.utc)
+    return None if value is None else from_epoch_ms(value)
 
 
 @dataclass
