@@ -16,10 +16,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import IO
 
 from confluent_kafka import Consumer
 
+from agents.watchdog import STALLED_EXIT_CODE
 from cxloop.codec import Codec
 from cxloop.local_kafka import LocalKafka
 from cxloop.programs import DEMO_PROGRAMS
@@ -112,7 +114,14 @@ def run_demo(base: Settings, duration: float | None, rate: float) -> int:
            "CXLOOP_PROGRAMS_FILE": str(settings.programs_file)}
     ensure_topics(settings)
     logs = open(data / "services.log", "ab")  # noqa: SIM115 - closed in finally
-    children = [_spawn("worker", env, logs), _spawn("web", env, logs)]
+    children = {"worker": _spawn("worker", env, logs), "web": _spawn("web", env, logs)}
+
+    def supervise() -> None:
+        """Restart a worker its watchdog stopped (exit 70), as a deployment's supervisor would."""
+        if children["worker"].poll() == STALLED_EXIT_CODE:
+            print("  worker stalled and exited (70): restarting it", flush=True)
+            children["worker"] = _spawn("worker", env, logs)
+
     clickhouse = open_clickhouse(settings)
     lander = Lander(settings, clickhouse, Codec())
     lander_thread = threading.Thread(target=lander.run, name="lander", daemon=True)
@@ -129,12 +138,12 @@ cxloop demo is running (Ctrl-C to stop)
   service logs     {data / 'services.log'}
 """, flush=True)
     try:
-        asyncio.run(_drive(settings, clickhouse, alerts, duration, rate))
+        asyncio.run(_drive(settings, clickhouse, alerts, duration, rate, supervise))
     except KeyboardInterrupt:
         pass
     finally:
         print("\nStopping ...", flush=True)
-        for child in reversed(children):
+        for child in reversed(list(children.values())):
             _stop_child(child)
         lander.stop()
         lander_thread.join(30)
@@ -150,7 +159,8 @@ cxloop demo is running (Ctrl-C to stop)
 
 
 async def _drive(
-    settings: Settings, clickhouse: object, alerts: AlertWatcher, duration: float | None, rate: float
+    settings: Settings, clickhouse: object, alerts: AlertWatcher, duration: float | None, rate: float,
+    supervise: Callable[[], None],
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -164,6 +174,7 @@ async def _drive(
         try:
             await asyncio.wait_for(stop.wait(), timeout=10)
         except asyncio.TimeoutError:
+            supervise()
             print(f"--- after {time.monotonic() - started:.0f}s", flush=True)
             await asyncio.to_thread(_print_status, clickhouse, alerts, settings)
     counts = await traffic
