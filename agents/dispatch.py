@@ -1,5 +1,6 @@
-"""survey-invitation -> the survey email (outbox or SendGrid) at its send time, once per survey id, and at most
-one reminder to those who have not answered."""
+"""survey-invitation -> the survey at its send time, once per survey id, and at most one reminder to those who have
+not answered: by email (outbox or SendGrid), or as a message on the channel gateway's topic (survey-outbound-sms,
+-whatsapp, -ivr, -chat)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from faust.types import EventT, TableT
 from agents.pipeline import Pipeline
 from agents.scheduler import Schedule
 from cxloop.clock import epoch_ms, from_epoch_ms
+from cxloop.gateway_messages import outbound_message
 from cxloop.model import Invitation
 from cxloop.programs import SurveyPrograms
 from cxloop.survey_email import build_survey_email
@@ -21,6 +23,7 @@ from cxloop.tokens import SurveyToken, TokenSigner
 from sinks.email import EmailSender
 
 log = logging.getLogger(__name__)
+REMINDED = ("email", "sms", "whatsapp")  # a call back or a message into a closed chat would intrude
 
 
 def register(
@@ -52,6 +55,13 @@ def register(
                         invitation.program_id, invitation.customer_id)
         )
         program = programs.by_id(invitation.program_id)
+        if invitation.delivery_channel != "email":
+            message = outbound_message(
+                invitation, "reminder" if reminder else "invitation", company=pipe.settings.company_name,
+                now=pipe.clock.now(), program=program, survey_url=f"{pipe.settings.public_url.rstrip('/')}/r/{token}",
+            )
+            await pipe.send(message, key=invitation.survey_id, topic=message.topic)
+            return message.message_id
         email = build_survey_email(invitation, token, pipe.settings.public_url, pipe.settings.company_name,
                                    program=program, reminder=reminder)
         return await asyncio.to_thread(sender.send, email)
@@ -67,7 +77,7 @@ def register(
         elif sent is None and invitation.send_at <= now:
             reference = await send(invitation, reminder=False)
             program = programs.by_id(invitation.program_id)
-            after = program.timing.reminder_after if program else None
+            after = program.timing.reminder_after if program and invitation.delivery_channel in REMINDED else None
             reminder_at = invitation.send_at + after if after else None
             if reminder_at is not None and reminder_at >= invitation.expires_at:
                 reminder_at = None

@@ -66,10 +66,11 @@ class Pipeline:
     def decode(self, event: EventT, kind: type[R]) -> R:
         return kind.from_record(self.codec.decode(kind.contract, event.message.value))
 
-    async def send(self, record: Record, key: str) -> None:
-        """Queue a record; Faust flushes the producer (acks=all) before it commits the input offset."""
+    async def send(self, record: Record, key: str, topic: str | None = None) -> None:
+        """Queue a record on its contract's topic (or `topic`, for contracts with a topic per channel); Faust
+        flushes the producer (acks=all) before it commits the input offset."""
         value = self.codec.encode(record.contract, record.to_record())
-        await self.topic(record.contract).send(key=key.encode(), value=value)
+        await self.topic(topic or record.contract).send(key=key.encode(), value=value)
 
     @contextlib.asynccontextmanager
     async def per_event(self, event: EventT, stage: str) -> AsyncIterator[None]:

@@ -1,7 +1,13 @@
-"""survey-response -> survey-scored, and detractor-alert for every detractor."""
+"""survey-response -> survey-scored, and detractor-alert for every detractor.
+
+Text replies (SMS, WhatsApp, chat) and IVR keypresses are read into a score here: a reply with no readable score is
+asked again once on its channel (its words kept for the answer), a score without a comment gets the follow-up probe,
+and STOP opts the customer out.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 
@@ -10,14 +16,19 @@ from faust.types import TableT
 
 from agents.pipeline import Pipeline
 from cxloop.deadletter import UnknownSurvey
-from cxloop.model import Invitation, ScoredResponse, SurveyResponse
+from cxloop.gateway_messages import TEXT_CHANNELS, outbound_message
+from cxloop.model import ConsentChange, InvalidEvent, Invitation, ScoredResponse, SurveyResponse
+from cxloop.programs import SurveyPrograms
+from cxloop.replies import read_reply
 from cxloop.surveys import detractor_alert, merge_comment, score
 
 log = logging.getLogger(__name__)
+ASK_AGAIN_AT_MOST = 1
 
 
-def register(pipe: Pipeline, invitations: TableT, answered: TableT) -> faust.types.AgentT:
+def register(pipe: Pipeline, invitations: TableT, answered: TableT, programs: SurveyPrograms) -> faust.types.AgentT:
     answers_by_customer = pipe.internal_topic("answers-by-customer")
+    replies = pipe.table("replies", help="survey id -> {asked_again, pending_comment} of its text replies")
 
     async def publish(scored: ScoredResponse, invitation: Invitation, now: datetime) -> None:
         await pipe.send(scored, key=scored.survey_id)
@@ -25,6 +36,40 @@ def register(pipe: Pipeline, invitations: TableT, answered: TableT) -> faust.typ
         if alert is not None:
             await pipe.send(alert, key=alert.survey_id)
         answered[scored.survey_id.encode()] = pipe.codec.encode(scored.contract, scored.to_record())
+
+    async def message(invitation: Invitation, kind: str, now: datetime, score: int | None = None,
+                      sequence: int = 0) -> None:
+        """Ask again or probe on the channel the survey went out on, when it is a conversation."""
+        if invitation.delivery_channel not in (*TEXT_CHANNELS, "chat"):
+            return
+        outbound = outbound_message(invitation, kind, company=pipe.settings.company_name, now=now,
+                                    program=programs.by_id(invitation.program_id), score=score, sequence=sequence)
+        await pipe.send(outbound, key=invitation.survey_id, topic=outbound.topic)
+
+    async def read_text(response: SurveyResponse, invitation: Invitation, earlier: ScoredResponse | None,
+                        now: datetime) -> SurveyResponse | None:
+        """The reply as a scored answer, or None when it was an opt-out or had no score (asked again)."""
+        if response.responded_at > invitation.expires_at:
+            raise InvalidEvent(f"survey-response: answered after the survey expired at {invitation.expires_at}")
+        key = response.survey_id.encode()
+        state = json.loads(replies.get(key) or b"{}")
+        outcome = read_reply(response, invitation.metric,  # type: ignore[arg-type]
+                             earlier.score if earlier else None, state.get("pending_comment"))
+        if outcome.opt_out:
+            change = ConsentChange(customer_id=invitation.customer_id, status="opted_out", changed_at=now,
+                                   reason="stop_reply", source=f"{invitation.delivery_channel}-gateway")
+            await pipe.send(change, key=invitation.customer_id)
+            return None
+        if outcome.ask_again:
+            asked = state.get("asked_again", 0)
+            if asked >= ASK_AGAIN_AT_MOST:
+                raise InvalidEvent(f"survey-response: no score in the reply {response.reply_text!r}, "
+                                   f"already asked again {asked} time(s)")
+            pending = " ".join(c for c in (state.get("pending_comment"), outcome.pending_comment) if c)
+            replies[key] = json.dumps({"asked_again": asked + 1, "pending_comment": pending or None}).encode()
+            await message(invitation, "clarify", now, sequence=asked + 1)
+            return None
+        return outcome.answer
 
     @pipe.app.agent(pipe.topic("survey-response"), name="responses", concurrency=1)
     async def responses(stream: faust.StreamT) -> None:
@@ -37,10 +82,17 @@ def register(pipe: Pipeline, invitations: TableT, answered: TableT) -> faust.typ
                     raise UnknownSurvey(f"no invitation known for survey {response.survey_id}")
                 invitation = Invitation.from_record(pipe.codec.decode(Invitation.contract, stored))
                 now = pipe.clock.now()
-                earlier = answered.get(key)
+                earlier_bytes = answered.get(key)
+                earlier = (ScoredResponse.from_record(pipe.codec.decode("survey-scored", earlier_bytes))
+                           if earlier_bytes is not None else None)
+                typed = response.score is None
+                if typed:
+                    answer = await read_text(response, invitation, earlier, now)
+                    if answer is None:
+                        continue
+                    response = answer
                 if earlier is not None:
-                    merged = merge_comment(ScoredResponse.from_record(pipe.codec.decode("survey-scored", earlier)),
-                                           response, now)
+                    merged = merge_comment(earlier, response, now)
                     if merged is None:
                         log.info("survey %s already answered, duplicate ignored", response.survey_id)
                     else:
@@ -48,6 +100,8 @@ def register(pipe: Pipeline, invitations: TableT, answered: TableT) -> faust.typ
                     continue
                 scored = score(response, invitation, now)
                 await publish(scored, invitation, now)
+                if typed and scored.comment is None and invitation.delivery_channel in TEXT_CHANNELS:
+                    await message(invitation, "follow_up", now, score=scored.score)
                 # The triggers stage keeps survey history per customer: caps can start their clock at the answer.
                 await answers_by_customer.send(key=scored.customer_id.encode(),
                                                value=pipe.codec.encode(scored.contract, scored.to_record()))

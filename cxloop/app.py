@@ -64,6 +64,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     answered = pipe.table("answered", help="survey id -> the scored answer (Avro): one response per survey")
     triggers.register(pipe, TriggerRules(programs))
     dispatch.register(pipe, invitations, answered, email_sender_for(settings), signer_for(settings), programs)
-    responses.register(pipe, invitations, answered)
+    responses.register(pipe, invitations, answered, programs)
     watchdog.register(pipe, settings.stall_exit_seconds)
     return app

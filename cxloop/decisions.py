@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from cxloop.channels import delivery_channel, tried
 from cxloop.contact_policy import CustomerState, StoredDecision, SurveyMark, adaptive_rate, cap_violation, sample_point
 from cxloop.model import Interaction, Invitation, SurveyDecision
 from cxloop.programs import MatchRule, Program, QuietHours, SurveyPrograms
@@ -71,6 +72,9 @@ class TriggerRules:
     def program_for(self, interaction: Interaction) -> Program | None:
         return next((p for p in self._ranked if matches(p.match, interaction)), None)
 
+    def channel_for(self, interaction: Interaction, program: Program) -> str | None:
+        return delivery_channel(interaction, program.delivery or self.programs.delivery)
+
     def decide(
         self, interaction: Interaction, state: CustomerState, now: datetime, weekly_volume: float = 0.0,
         arbitration_winner: str | None = None,
@@ -108,8 +112,9 @@ class TriggerRules:
             return "excluded", "no survey program matches", None
         if arbitration_winner is not None:
             return "frequency_capped", f"burst arbitration chose {arbitration_winner}", None
-        if not interaction.customer_email:
-            return "no_contact", "no email address for the survey", None
+        if self.channel_for(interaction, program) is None:
+            channels = tried(interaction, program.delivery or rules.delivery)
+            return "no_contact", f"no contact data to reach the customer by {channels}", None
         due = interaction.ended_at + program.timing.delay
         if now >= due + program.timing.expiry:
             return "expired", f"would have expired at {(due + program.timing.expiry).isoformat()}", None
@@ -146,9 +151,10 @@ class TriggerRules:
         invitation = None
         if stored.survey_id is not None and stored.program_id is not None and stored.send_at is not None:
             program = self.programs.by_id(stored.program_id)
-            if program is not None:
+            channel = self.channel_for(interaction, program) if program is not None else None
+            if program is not None and channel is not None:
                 invitation = invitation_for(interaction, program, stored.survey_id, stored.decided_at,
-                                            stored.send_at)
+                                            stored.send_at, channel)
         return Verdict(decision, invitation, replayed)
 
 
@@ -163,11 +169,12 @@ def track_complaints(state: CustomerState, interaction: Interaction, reasons: tu
 
 
 def invitation_for(
-    interaction: Interaction, program: Program, sid: str, created_at: datetime, send_at: datetime
+    interaction: Interaction, program: Program, sid: str, created_at: datetime, send_at: datetime,
+    channel: str = "email",
 ) -> Invitation:
     return Invitation(
         survey_id=sid, program_id=program.id, metric=program.metric, interaction_id=interaction.interaction_id,
-        customer_id=interaction.customer_id, delivery_channel="email", created_at=created_at, send_at=send_at,
+        customer_id=interaction.customer_id, delivery_channel=channel, created_at=created_at, send_at=send_at,
         expires_at=interaction.ended_at + program.timing.delay + program.timing.expiry,
         interaction_channel=interaction.channel, trigger=interaction.trigger,
         interaction_ended_at=interaction.ended_at, customer_email=interaction.customer_email,

@@ -155,14 +155,18 @@ class SurveyResponse(Record):
     contract: ClassVar[str] = "survey-response"
 
     survey_id: str
-    score: int
+    score: int | None
     source: str
     responded_at: datetime
     comment: str | None = None
+    reply_text: str | None = None
 
     def validate(self) -> None:
         super().validate()
-        if isinstance(self.score, bool) or not isinstance(self.score, int):
+        if self.score is None:
+            if not (self.reply_text or "").strip():
+                raise InvalidEvent(f"{self.contract}: needs a score or a reply_text")
+        elif isinstance(self.score, bool) or not isinstance(self.score, int):
             raise InvalidEvent(f"{self.contract}: score must be an integer, got {self.score!r}")
 
 
@@ -253,3 +257,34 @@ class SurveyDelivery(Record):
     customer_id: str | None = None
     channel: str = "email"
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class SurveyOutbound(Record):
+    """A survey message for an SMS, WhatsApp, IVR or chat gateway (topic survey-outbound-<channel>)."""
+
+    contract: ClassVar[str] = "survey-outbound"
+
+    message_id: str
+    survey_id: str
+    channel: str
+    kind: str
+    to: str
+    customer_id: str
+    program_id: str
+    locale: str
+    metric: str
+    scale_low: int
+    scale_high: int
+    low_label: str
+    high_label: str
+    question: str
+    text: str
+    created_at: datetime
+    expires_at: datetime
+    follow_up: dict[str, str] = field(default_factory=dict)
+    survey_url: str | None = None
+
+    @property
+    def topic(self) -> str:
+        return f"{self.contract}-{self.channel}"

@@ -23,6 +23,9 @@ CHANNELS = ("voice", "email", "chat", "sms", "whatsapp", "web", "app", "bot")
 Trigger = Literal["call_end", "ticket_solved", "chat_end", "escalation", "transfer", "self_service_end",
                   "bot_session_end"]
 Channel = Literal["voice", "email", "chat", "sms", "whatsapp", "web", "app", "bot"]
+DeliveryChannel = Literal["email", "sms", "whatsapp", "ivr", "chat"]
+DELIVERY_CHANNELS: tuple[DeliveryChannel, ...] = ("email", "sms", "whatsapp", "ivr", "chat")
+GATEWAY_CHANNELS: tuple[DeliveryChannel, ...] = ("sms", "whatsapp", "ivr", "chat")  # topic survey-outbound-<channel>
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -116,6 +119,15 @@ class Sampling(_Strict):
         return self
 
 
+class Delivery(_Strict):
+    """Which channel carries a survey: `follow` maps the interaction's channel to a delivery channel, used when the
+    customer can be reached on it; otherwise the first reachable channel of `fallback`. Email goes out through the
+    email sink; sms, whatsapp, ivr and chat go to their gateway's topic (survey-outbound-<channel>)."""
+
+    follow: dict[Channel, DeliveryChannel] = Field(default_factory=dict)
+    fallback: tuple[DeliveryChannel, ...] = ("email",)
+
+
 class Program(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
     metric: Metric
@@ -128,6 +140,7 @@ class Program(_Strict):
     program_gap: Duration = Field(
         default=timedelta(0), description="minimum time since this customer's last survey of this program"
     )
+    delivery: Delivery | None = Field(default=None, description="this program's own channel choice")
 
     @field_validator("texts")
     @classmethod
@@ -166,6 +179,7 @@ class SurveyPrograms(_Strict):
     quiet_hours: QuietHours | None = None
     exclusions: Exclusions = Exclusions()
     arbitration: Arbitration = Arbitration()
+    delivery: Delivery = Delivery()
     dedup_horizon: Duration = Field(default=timedelta(days=30), description="how long interaction ids are remembered")
     programs: tuple[Program, ...] = Field(min_length=1)
 

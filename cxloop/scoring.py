@@ -36,13 +36,13 @@ class ScoreOutOfRange(ValueError):
     pass
 
 
-def check_score(metric: str, score: int) -> int:
+def check_score(metric: str, score: object) -> int:
     scale = SCALES.get(metric)  # type: ignore[call-overload]
     if scale is None:
         raise ScoreOutOfRange(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
     if isinstance(score, bool) or not isinstance(score, int) or not scale.low <= score <= scale.high:
         raise ScoreOutOfRange(f"{metric} score must be an integer {scale.low}-{scale.high}, got {score!r}")
-    return score
+    return int(score)
 
 
 def classify(metric: Metric, score: int) -> Category:

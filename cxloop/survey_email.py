@@ -58,6 +58,18 @@ def _locale(table: dict[str, object], locale: str) -> str:
     return lang if lang in table else "en"
 
 
+def question_texts(metric: Metric, locale: str, company: str, program: Program | None = None
+                   ) -> tuple[str, str, str, str]:
+    """(language, question, low label, high label) in the customer's language; the program's own question wins
+    over the built-in one when the program has it in that language."""
+    lang = _locale(QUESTIONS[metric], locale)  # type: ignore[arg-type]
+    question, low_label, high_label = (s.format(company=company) for s in QUESTIONS[metric][lang])
+    texts = program.texts.get(lang) if program is not None else None
+    if texts is not None:
+        question = texts.question.format(company=company)
+    return lang, question, low_label, high_label
+
+
 def build_survey_email(
     invitation: Invitation, token: str, public_url: str, company: str, program: Program | None = None,
     reminder: bool = False,
@@ -66,11 +78,7 @@ def build_survey_email(
     if not invitation.customer_email:
         raise ValueError(f"invitation {invitation.survey_id} has no email address")
     metric: Metric = invitation.metric  # type: ignore[assignment]
-    lang = _locale(QUESTIONS[metric], invitation.locale)  # type: ignore[arg-type]
-    question, low_label, high_label = (s.format(company=company) for s in QUESTIONS[metric][lang])
-    if program is not None and program.texts:
-        texts = program.texts[_locale(program.texts, invitation.locale)]  # type: ignore[arg-type]
-        question = texts.question.format(company=company)
+    lang, question, low_label, high_label = question_texts(metric, invitation.locale, company, program)
     base = public_url.rstrip("/")
     links = {s: f"{base}/r/{token}?{urlencode({'score': s})}" for s in SCALES[metric].points()}
     unsubscribe = f"{base}/unsubscribe/{token}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 
 from cxloop.programs import Program
-from cxloop.scoring import Metric, classify
+from cxloop.scoring import Category, Metric, classify
 
 PROBES = {
     "en": {"detractor": "What disappointed you most?", "passive": "What would have made it better?",
@@ -40,12 +40,15 @@ def language(locale: str) -> str:
 
 def probe_for(metric: Metric, score: int, locale: str, program: Program | None = None) -> str:
     """The follow-up question for this score: the program's own text for the category, else the default."""
-    category = classify(metric, score)
+    return probe(classify(metric, score), locale, program)
+
+
+def probe(category: Category, locale: str, program: Program | None = None) -> str:
+    """The program's own probe for the category in the customer's language, else the built-in one."""
     lang = language(locale)
-    if program is not None and program.texts:
-        texts = program.texts.get(lang) or program.texts["en"]
-        if category in texts.follow_up:
-            return texts.follow_up[category]
+    texts = program.texts.get(lang) if program is not None else None
+    if texts is not None and category in texts.follow_up:
+        return texts.follow_up[category]
     return PROBES[lang][category]
 
 
@@ -78,3 +81,20 @@ def thanks_page(locale: str) -> str:
     words = WORDS[language(locale)]
     return page(words["thanks"], f"<p>{html.escape(words['received'])}</p><p>{html.escape(words['skip'])}</p>",
                 language(locale))
+
+
+def question_page(action: str, question: str, points: range, low_label: str, high_label: str, locale: str) -> str:
+    """The question alone (the survey link in an SMS or chat): one button per score, each a plain link."""
+    lang = language(locale)
+    buttons = "".join(
+        f'<a href="{html.escape(action)}?score={s}" style="display:inline-block;min-width:2.2rem;padding:.6rem .2rem;'
+        f'margin:.15rem;border:2px solid #444;border-radius:6px;color:#111;text-align:center;text-decoration:none">'
+        f"{s}</a>"
+        for s in points
+    )
+    body = (
+        f'<p id="q">{html.escape(question)}</p><nav aria-labelledby="q">{buttons}</nav>'
+        f"<p>{points.start} = {html.escape(low_label)}, {points.stop - 1} = {html.escape(high_label)}</p>"
+    )
+    return page(question, body, lang)
+

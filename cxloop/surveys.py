@@ -30,7 +30,7 @@ def score(response: SurveyResponse, invitation: Invitation, now: datetime) -> Sc
     if response.survey_id != invitation.survey_id:
         raise InvalidEvent(f"response for {response.survey_id} joined to invitation {invitation.survey_id}")
     try:
-        check_score(invitation.metric, response.score)
+        value = check_score(invitation.metric, response.score)
     except ScoreOutOfRange as exc:
         raise InvalidEvent(f"survey-response: {exc}") from exc
     if response.responded_at > invitation.expires_at:
@@ -40,8 +40,8 @@ def score(response: SurveyResponse, invitation: Invitation, now: datetime) -> Sc
         survey_id=invitation.survey_id,
         program_id=invitation.program_id,
         metric=metric,
-        score=response.score,
-        category=classify(metric, response.score),
+        score=value,
+        category=classify(metric, value),
         source=response.source,
         responded_at=response.responded_at,
         scored_at=now,

@@ -8,6 +8,7 @@ import time
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from cxloop.codec import SCHEMAS_DIR
+from cxloop.programs import GATEWAY_CHANNELS
 from cxloop.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -16,8 +17,18 @@ log = logging.getLogger(__name__)
 INTERNAL = ("interactions-by-customer", "answers-by-customer", "triggers-ticks", "dispatch-ticks")
 
 
+
+
 def contracts() -> list[str]:
     return sorted(path.stem for path in SCHEMAS_DIR.glob("*.avsc"))
+
+
+def contract_topics() -> list[str]:
+    """One topic per contract, but survey-outbound has one per channel gateway."""
+    names: list[str] = []
+    for contract in contracts():
+        names += [f"{contract}-{c}" for c in GATEWAY_CHANNELS] if contract == "survey-outbound" else [contract]
+    return names
 
 
 def internal_topic(settings: Settings, name: str) -> str:
@@ -28,7 +39,7 @@ def internal_topic(settings: Settings, name: str) -> str:
 def ensure_topics(settings: Settings, timeout: float = 60.0) -> list[str]:
     """Create missing topics (partitions and replication from settings); returns the names created."""
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    wanted = [settings.topic(contract) for contract in contracts()] + [internal_topic(settings, n) for n in INTERNAL]
+    wanted = [settings.topic(name) for name in contract_topics()] + [internal_topic(settings, n) for n in INTERNAL]
     deadline = time.monotonic() + timeout
     while True:
         try:

@@ -1,6 +1,7 @@
 """The survey web tier: stateless, answers 200 only after Kafka acknowledged the response.
 
-`GET /r/{token}?score=N` is the one-click score from the email: recorded, then the follow-up probe for that score
+`GET /r/{token}` shows the question (the link in an SMS or chat message); `GET /r/{token}?score=N` is the one-click
+score from the email or that page: recorded, then the follow-up probe for that score
 with a comment form, which `POST /r/{token}` records (score and comment merge into one response downstream). A bad
 link gets a 4xx and nothing is published; when Kafka cannot acknowledge, a 503 page that retries by itself.
 """
@@ -20,9 +21,10 @@ from cxloop.delivery_events import delivery_of, parse_sendgrid_events, suppressi
 from cxloop.model import ConsentChange, InvalidEvent, Record, SurveyResponse
 from cxloop.producer import AsyncProducer, DeliveryFailed
 from cxloop.programs import SurveyPrograms
-from cxloop.scoring import ScoreOutOfRange, check_score
+from cxloop.scoring import SCALES, Metric, ScoreOutOfRange, check_score
 from cxloop.settings import Settings
-from cxloop.survey_page import MAX_COMMENT, follow_up_page, page, probe_for, thanks_page
+from cxloop.survey_email import question_texts
+from cxloop.survey_page import MAX_COMMENT, follow_up_page, page, probe_for, question_page, thanks_page
 from cxloop.tokens import ExpiredToken, InvalidToken, TokenSigner
 
 log = logging.getLogger(__name__)
@@ -77,7 +79,25 @@ def create_web_app(
         return web.Response(text=follow_up_page(request.path, score, probe, token.locale), content_type="text/html")
 
     async def record_click(request: web.Request) -> web.Response:
-        return await answer(request, request.query.get("score", ""), None, "email_click")
+        if "score" not in request.query:
+            return question(request)
+        return await answer(request, request.query["score"], None, "email_click")
+
+    def question(request: web.Request) -> web.Response:
+        """The survey link of an SMS, WhatsApp or chat message: the question first, nothing recorded yet."""
+        try:
+            token = signer.verify(request.match_info["token"], clock.now())
+        except ExpiredToken:
+            return _page("This survey has closed", "Thank you for your time; this survey is no longer open.", 410)
+        except InvalidToken as exc:
+            return _page("Link not valid", f"This survey link is not valid ({exc}).", 403)
+        if token.metric not in SCALES:
+            return _page("Link not valid", f"This survey link names an unknown metric {token.metric!r}.", 400)
+        metric: Metric = token.metric
+        program = programs.by_id(token.program_id) if programs and token.program_id else None
+        _lang, text, low, high = question_texts(metric, token.locale, settings.company_name, program)
+        body = question_page(request.path, text, SCALES[metric].points(), low, high, token.locale)
+        return web.Response(text=body, content_type="text/html")
 
     async def record_comment(request: web.Request) -> web.Response:
         form = await request.post()

@@ -145,7 +145,8 @@ def publish_record(settings: Settings, contract: str, key: str, record: dict) ->
 class TopicReader:
     """Reads one topic from the beginning, decoding with the codec."""
 
-    def __init__(self, settings: Settings, contract: str) -> None:
+    def __init__(self, settings: Settings, contract: str, topic: str | None = None) -> None:
+        """`topic` for contracts with a topic per channel (survey-outbound-sms); else the contract's topic."""
         self.contract = contract
         self.codec = Codec()
         self.records: list[dict] = []
@@ -154,7 +155,7 @@ class TopicReader:
             "bootstrap.servers": settings.kafka_bootstrap, "group.id": f"test-reader-{os.urandom(4).hex()}",
             "auto.offset.reset": "earliest", "enable.auto.commit": False,
         })
-        self._consumer.subscribe([settings.topic(contract)])
+        self._consumer.subscribe([settings.topic(topic or contract)])
 
     def poll(self) -> list[dict]:
         for message in self._consumer.consume(500, timeout=0.2):
@@ -167,7 +168,7 @@ class TopicReader:
     def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 60.0, count: int = 1) -> list[dict]:
         return wait_for(
             lambda: (lambda hits: hits if len(hits) >= count else None)([r for r in self.poll() if predicate(r)]),
-            timeout, what=f"{count} matching record(s) on {self.contract}",
+            timeout, what=f"{count} matching record(s) of {self.contract}",
         )
 
     def close(self) -> None:

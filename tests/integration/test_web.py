@@ -51,7 +51,7 @@ def test_click_is_acknowledged_by_kafka_before_the_thanks_page(settings: Setting
         ("expired", lambda s: link(s, a_token(s, "sv_x", timedelta(seconds=-1)), 3), 410, "closed"),
         ("score above the CSAT scale", lambda s: link(s, a_token(s, "sv_x"), 6), 400, "1-5"),
         ("score not a number", lambda s: link(s, a_token(s, "sv_x"), "five"), 400, "whole number"),
-        ("score missing", lambda s: f"{s.public_url}/r/{a_token(s, 'sv_x')}", 400, "whole number"),
+        ("score empty", lambda s: link(s, a_token(s, "sv_x"), ""), 400, "whole number"),
     ],
 )
 def test_bad_links_get_a_4xx_and_publish_nothing(settings: Settings, web, case, make_url, status, says) -> None:
@@ -63,4 +63,19 @@ def test_bad_links_get_a_4xx_and_publish_nothing(settings: Settings, web, case, 
     responses = TopicReader(settings, "survey-response")
     responses.wait_for(lambda r: r["survey_id"] == "sv_marker", timeout=10)
     assert [r["survey_id"] for r in responses.records] == ["sv_marker"], case
+    responses.close()
+
+
+def test_link_without_a_score_shows_the_question_and_records_nothing(settings: Settings, web) -> None:
+    """The survey link of an SMS or chat message: the question first, with one link per score."""
+    token = signer_for(settings).sign(SurveyToken("sv_question", "nps", datetime.now(timezone.utc) + timedelta(1),
+                                                  locale="es-MX"))
+    status, body = get(f"{settings.public_url}/r/{token}")
+    assert status == 200
+    assert '<html lang="es">' in body and "recomiende" in body
+    assert all(f"/r/{token}?score={s}" in body for s in range(0, 11))
+    assert get(link(settings, a_token(settings, "sv_marker"), 5))[0] == 200
+    responses = TopicReader(settings, "survey-response")
+    responses.wait_for(lambda r: r["survey_id"] == "sv_marker", timeout=10)
+    assert [r["survey_id"] for r in responses.records] == ["sv_marker"], "showing the question records nothing"
     responses.close()

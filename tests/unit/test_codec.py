@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from cxloop.codec import (
 )
 from cxloop.deadletter import dead_letter_record
 from cxloop.delivery_events import delivery_of
+from cxloop.gateway_messages import outbound_message
 from cxloop.model import (
     ConsentChange,
     DetractorAlert,
@@ -31,6 +33,7 @@ from cxloop.model import (
     ScoredResponse,
     SurveyDecision,
     SurveyDelivery,
+    SurveyOutbound,
     SurveyResponse,
 )
 from cxloop.surveys import detractor_alert, score
@@ -71,6 +74,12 @@ def _alert() -> dict[str, Any]:
     return alert.to_record() | {"themes": ["wait time"]}
 
 
+def _outbound() -> dict[str, Any]:
+    invitation = replace(invitation_for("nps"), delivery_channel="sms")
+    return outbound_message(invitation, "invitation", company="Acme", now=SCORED_AT,
+                            survey_url="https://survey.example/r/t").to_record()
+
+
 def _dead_letter() -> dict[str, Any]:
     return dead_letter_record(
         stage="triggers", exc=ValueError("ended_at is before started_at"), topic="acme.interaction-completed",
@@ -88,11 +97,12 @@ RECORDS: dict[str, Callable[[], dict[str, Any]]] = {
     "dead-letter": _dead_letter,
     "customer-consent": _consent,
     "survey-delivery": _delivery,
+    "survey-outbound": _outbound,
 }
 MODELS: dict[str, type[Record]] = {
     "interaction-completed": Interaction, "survey-decision": SurveyDecision, "survey-invitation": Invitation,
     "survey-response": SurveyResponse, "survey-scored": ScoredResponse, "detractor-alert": DetractorAlert,
-    "customer-consent": ConsentChange, "survey-delivery": SurveyDelivery,
+    "customer-consent": ConsentChange, "survey-delivery": SurveyDelivery, "survey-outbound": SurveyOutbound,
 }
 CONTRACTS = sorted(path.stem for path in SCHEMAS_DIR.glob("*.avsc"))
 
@@ -217,7 +227,8 @@ def _response(**changes: Any) -> dict[str, Any]:
     "contract, record",
     [
         ("survey-response", _response(score="7")),
-        ("survey-response", _response(score=None)),
+        ("survey-response", _response(reply_text=9)),
+        ("survey-outbound", _outbound() | {"channel": "email"}),
         ("survey-response", _response(source="carrier_pigeon")),
         ("survey-response", _response(comment=5)),
         ("survey-response", _response(responded_at="yesterday")),
@@ -234,7 +245,8 @@ def _response(**changes: Any) -> dict[str, Any]:
         ("survey-decision", _decision() | {"outcome": "maybe_later"}),
     ],
     ids=[
-        "score as text", "score missing", "source not in enum", "comment as number", "timestamp as text",
+        "score as text", "reply text as number", "outbound channel email", "source not in enum", "comment as number",
+        "timestamp as text",
         "survey id absent", "trigger not in enum", "nullable boolean as text", "score as float",
         "score beyond 32 bits", "score beyond 64 bits", "boolean as text", "array as text",
         "consent status not in enum", "decision outcome not in enum",
