@@ -178,7 +178,8 @@ async def _drive(
             print(f"--- after {time.monotonic() - started:.0f}s", flush=True)
             await asyncio.to_thread(_print_status, clickhouse, alerts, settings)
     counts = await traffic
-    print(f"Traffic: {counts['interactions']} interactions published, {counts['answered']} surveys answered.")
+    print(f"Traffic: {counts['interactions']} interactions published, {counts['answered']} email surveys answered, "
+          f"{counts['gateway_replies']} SMS, WhatsApp, IVR and chat replies.")
 
 
 def _print_status(clickhouse: object, alerts: AlertWatcher, settings: Settings) -> None:

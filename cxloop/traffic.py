@@ -1,7 +1,9 @@
 """A synthetic contact centre: publishes interactions and, as its customers, answers some of the surveys.
 
 Agents differ in skill, unresolved contacts and transfers hurt, long waits hurt: the figures on the dashboards have
-structure to find. Customers answer by following the score link of the email in the outbox, like a real click.
+structure to find. Customers answer by following the score link of the email in the outbox, like a real click, and
+`GatewayCustomers` plays the SMS, WhatsApp, IVR and chat gateways: it reads their topics and replies as customers
+type ("9", "nine", "8 quick and friendly", now and then something with no score, or STOP).
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+from confluent_kafka import Consumer
 
 from cxloop.clock import Clock, SystemClock
 from cxloop.codec import Codec
 from cxloop.decisions import TriggerRules
-from cxloop.model import Interaction
+from cxloop.model import Interaction, SurveyResponse
 from cxloop.producer import AsyncProducer
-from cxloop.programs import DEFAULT_PROGRAMS, load_programs
+from cxloop.programs import DEFAULT_PROGRAMS, GATEWAY_CHANNELS, load_programs
 from cxloop.scoring import SCALES
 from cxloop.settings import Settings
 from cxloop.surveys import survey_id
@@ -83,6 +86,7 @@ class ContactCentre:
             trigger=trigger, channel=channel, customer_id=customer,
             started_at=now - timedelta(seconds=handle + wait), ended_at=now,
             customer_email=f"{customer}@customers.example" if rng.random() < 0.93 else None,
+            customer_phone=f"+1555{int(customer.split('-')[1]):07d}" if rng.random() < 0.8 else None,
             customer_locale="en", handled_by="bot" if bot else "human",
             agent_id=None if bot else agent.agent_id, agent_name=None if bot else agent.agent_id.split("-")[1],
             team_id=None if bot else agent.team_id, queue=f"{channel}-{rng.choice(['general', 'priority'])}",
@@ -102,6 +106,68 @@ class ContactCentre:
         return max(scale.low, min(scale.high, round(scale.low + mood * (scale.high - scale.low))))
 
 
+WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+class GatewayCustomers:
+    """Customers answering survey messages on the gateways' topics, as each channel's gateway would pass them on."""
+
+    def __init__(self, centre: ContactCentre, share: float = 0.6) -> None:
+        self.centre = centre
+        self.share = share
+
+    def reply_to(self, message: dict, now: datetime) -> SurveyResponse | None:
+        """The customer's reply to one survey-outbound message, if they answer it."""
+        rng, survey, channel, kind = self.centre.rng, message["survey_id"], message["channel"], message["kind"]
+        if kind in ("invitation", "reminder") and rng.random() >= self.share:
+            return None
+        if kind == "follow_up" and rng.random() >= 0.4:
+            return None
+        score = self.centre.answer(survey, message["metric"])
+        comment = rng.choice(COMMENTS[score >= message["scale_high"] - 2])
+        if channel == "ivr":
+            return SurveyResponse(survey, None, "ivr_keypress", now, reply_text=f"{score}#")
+        if channel == "chat":
+            return SurveyResponse(survey, score, "chat_widget", now, comment=comment if rng.random() < 0.4 else None)
+        source = f"{channel}_reply"
+        if kind == "follow_up":
+            return SurveyResponse(survey, None, source, now, reply_text=comment)
+        draw = rng.random()
+        if kind == "clarify" or draw < 0.45:
+            text = str(score)
+        elif draw < 0.7:
+            text = f"{score} {comment}"
+        elif draw < 0.9:
+            text = WORDS[score].capitalize()
+        elif draw < 0.98:
+            text = "what is this?"
+        else:
+            text = "STOP"
+        return SurveyResponse(survey, None, source, now, reply_text=text)
+
+
+async def answer_gateway_messages(settings: Settings, customers: GatewayCustomers, producer: AsyncProducer,
+                                  consumer: Consumer, codec: Codec, clock: Clock) -> int:
+    """Reply to the survey messages waiting on the gateway topics; returns how many replies were sent."""
+    sent = 0
+    for message in consumer.consume(200, timeout=0):
+        if message.error():
+            continue
+        reply = customers.reply_to(codec.decode("survey-outbound", message.value()), clock.now())
+        if reply is not None:
+            await producer.send(settings.topic(reply.contract), reply.survey_id.encode(),
+                                codec.encode(reply.contract, reply.to_record()))
+            sent += 1
+    return sent
+
+
+def gateway_consumer(settings: Settings) -> Consumer:
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"{settings.app_id}-demo-gateways",
+                         "auto.offset.reset": "earliest"})
+    consumer.subscribe([settings.topic(f"survey-outbound-{channel}") for channel in GATEWAY_CHANNELS])
+    return consumer
+
+
 def score_links(eml: bytes) -> tuple[str, dict[int, str]]:
     """The survey id and the one-click score links of an outbox email."""
     message = email.message_from_bytes(eml, policy=email.policy.default)
@@ -118,14 +184,17 @@ async def run_traffic(
     settings: Settings, stop: asyncio.Event, rate: float = 5.0, answer_share: float = 0.6,
     clock: Clock | None = None, seed: int = 7,
 ) -> dict[str, int]:
-    """Publish interactions at `rate`/s and answer `answer_share` of the surveys in the outbox, until `stop`."""
+    """Publish interactions at `rate`/s and answer `answer_share` of the surveys in the outbox and on the gateway
+    topics, until `stop`."""
     clock = clock or SystemClock()
     centre = ContactCentre(seed, rules=TriggerRules(load_programs(settings.programs_file or DEFAULT_PROGRAMS)))
     codec = Codec()
     producer = AsyncProducer(settings)
-    counts = {"interactions": 0, "answered": 0}
+    counts = {"interactions": 0, "answered": 0, "gateway_replies": 0}
     seen: set[Path] = set()
     topic = settings.topic("interaction-completed")
+    customers = GatewayCustomers(centre, answer_share)
+    consumer = gateway_consumer(settings)
     try:
         async with aiohttp.ClientSession() as http:
             while not stop.is_set():
@@ -134,9 +203,12 @@ async def run_traffic(
                 await producer.send(topic, interaction.customer_id.encode(), value)
                 counts["interactions"] += 1
                 counts["answered"] += await _answer_new_emails(settings.outbox, seen, centre, http, answer_share)
+                counts["gateway_replies"] += await answer_gateway_messages(settings, customers, producer, consumer,
+                                                                           codec, clock)
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=1 / rate)
     finally:
+        consumer.close()
         producer.close()
     return counts
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -43,5 +44,7 @@ def test_demo_shows_invitations_answers_alerts_and_clickhouse_figures_then_stops
     assert "Stopped cleanly." in text
     final = text.split("Stopping ...")[1]
     assert "survey_scored=0" not in final and "detractor_alerts=0" not in final
+    replies = re.search(r"(\d+) SMS, WhatsApp, IVR and chat replies", text)
+    assert replies and int(replies.group(1)) > 0, "the gateway customers answered survey messages"
     emails = list((tmp_path / "demo" / "outbox").glob("*.eml"))
     assert emails, "invitations were emailed to the outbox"

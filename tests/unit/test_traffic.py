@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,11 +11,13 @@ import pytest
 
 from cxloop.contact_policy import CustomerState
 from cxloop.decisions import TriggerRules
+from cxloop.gateway_messages import outbound_message
 from cxloop.model import Interaction
+from cxloop.replies import read_reply
 from cxloop.scoring import METRICS, SCALES
 from cxloop.survey_email import SurveyEmail, build_survey_email
 from cxloop.tokens import SurveyToken
-from cxloop.traffic import ContactCentre, metric_of, score_links
+from cxloop.traffic import ContactCentre, GatewayCustomers, metric_of, score_links
 from sinks.email import OutboxSender
 from tests.unit.sample_records import ENDED_AT, EVERYTHING, invitation_for, signer
 
@@ -102,3 +106,33 @@ def test_mood_is_keyed_by_the_survey_id_triggers_will_assign(rules: TriggerRules
             invited += 1
             assert invitation.survey_id in centre.mood
     assert invited > 10
+
+
+
+@pytest.mark.parametrize("channel", ["sms", "whatsapp", "ivr", "chat"])
+def test_gateway_customers_reply_in_ways_cxloop_reads_back_to_their_intended_score(channel: str) -> None:
+    """What the demo's customers type must round-trip: the score cxloop reads is the score they meant, and the
+    odd reply with no score (or STOP) is the exception, not a misread."""
+    centre = ContactCentre(seed=3)
+    meant = itertools.cycle(SCALES["nps"].points())
+    intended: list[int] = []
+    centre.answer = lambda survey, metric: intended.append(next(meant)) or intended[-1]  # type: ignore[method-assign]
+    customers = GatewayCustomers(centre, share=1.0)
+    invitation = replace(invitation_for("nps"), delivery_channel=channel, customer_phone="+15555550100")
+    message = outbound_message(invitation, "invitation", company="Acme", now=ENDED_AT).to_record()
+    outcomes = {"scored": 0, "asked_again": 0, "opted_out": 0}
+    for _ in range(330):
+        reply = customers.reply_to(message, ENDED_AT)
+        assert reply is not None, "share=1.0: every customer answers"
+        if reply.score is None:
+            outcome = read_reply(reply, "nps")
+            if outcome.opt_out or outcome.ask_again:
+                outcomes["opted_out" if outcome.opt_out else "asked_again"] += 1
+                continue
+            assert outcome.answer is not None
+            reply = outcome.answer
+        assert reply.score == intended[-1], f"{channel}: {reply.reply_text!r} read as {reply.score}"
+        outcomes["scored"] += 1
+    assert outcomes["scored"] >= 280, outcomes
+    if channel in ("sms", "whatsapp"):
+        assert outcomes["asked_again"] > 0 and outcomes["opted_out"] > 0, outcomes
