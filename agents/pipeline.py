@@ -80,14 +80,13 @@ class Pipeline:
             yield
         except Exception as exc:
             message = event.message
-            record = dead_letter_record(
-                stage=stage, exc=exc, topic=message.topic, partition=message.partition, offset=message.offset,
-                key=message.key, value=message.value, now=self.clock.now(),
-            )
-            log.warning(
-                "%s sent %s[%s]@%s to dead-letter: %s", stage, message.topic, message.partition, message.offset, exc,
-                exc_info=record["error_type"] == "processing_error",
-            )
-            await self.topic("dead-letter").send(
-                key=message.key, value=self.codec.encode("dead-letter", record)
-            )
+            await self.dead_letter(stage, exc, message.topic, message.partition, message.offset, message.key,
+                                   message.value)
+
+    async def dead_letter(self, stage: str, exc: Exception, topic: str, partition: int, offset: int,
+                          key: bytes | None, value: bytes | None) -> None:
+        record = dead_letter_record(stage=stage, exc=exc, topic=topic, partition=partition, offset=offset, key=key,
+                                    value=value, now=self.clock.now())
+        log.warning("%s sent %s[%s]@%s to dead-letter: %s", stage, topic, partition, offset, exc,
+                    exc_info=record["error_type"] == "processing_error")
+        await self.topic("dead-letter").send(key=key, value=self.codec.encode("dead-letter", record))

@@ -1,4 +1,4 @@
-"""survey-response -> survey-scored, and detractor-alert for every detractor.
+"""survey-response -> survey-scored, and every low score (and passive) to the cases agent, which raises the alert.
 
 Text replies (SMS, WhatsApp, chat) and IVR keypresses are read into a score here: a reply with no readable score is
 asked again once on its channel (its words kept for the answer), a score without a comment gets the follow-up probe,
@@ -28,13 +28,16 @@ ASK_AGAIN_AT_MOST = 1
 
 def register(pipe: Pipeline, invitations: TableT, answered: TableT, programs: SurveyPrograms) -> faust.types.AgentT:
     answers_by_customer = pipe.internal_topic("answers-by-customer")
+    alerts_by_customer = pipe.internal_topic("alerts-by-customer")
     replies = pipe.table("replies", help="survey id -> {asked_again, pending_comment} of its text replies")
 
     async def publish(scored: ScoredResponse, invitation: Invitation, now: datetime) -> None:
         await pipe.send(scored, key=scored.survey_id)
-        alert = detractor_alert(scored, invitation, now)
-        if alert is not None:
-            await pipe.send(alert, key=alert.survey_id)
+        program = programs.by_id(invitation.program_id)
+        alert = detractor_alert(scored, invitation, now, program.alert_threshold if program else None)
+        if alert is not None:  # the cases agent opens or joins the case and raises the alert on detractor-alert
+            await alerts_by_customer.send(key=alert.customer_id.encode(),
+                                          value=pipe.codec.encode(alert.contract, alert.to_record()))
         answered[scored.survey_id.encode()] = pipe.codec.encode(scored.contract, scored.to_record())
 
     async def message(invitation: Invitation, kind: str, now: datetime, score: int | None = None,

@@ -1,14 +1,15 @@
-"""The Faust app factory: one worker runs the triggers, dispatch and responses stages."""
+"""The Faust app factory: one worker runs the triggers, dispatch, responses, cases and notify stages."""
 
 from __future__ import annotations
 
 import faust
 
-from agents import dispatch, responses, triggers, watchdog
+from agents import cases, dispatch, notify, responses, triggers, watchdog
 from agents.pipeline import Pipeline
 from cxloop.clock import Clock, SystemClock
 from cxloop.codec import Codec, SchemaRegistry
 from cxloop.decisions import TriggerRules
+from cxloop.directory import DEFAULT_DIRECTORY, Directory, load_directory
 from cxloop.programs import DEFAULT_PROGRAMS, SurveyPrograms, load_programs
 from cxloop.settings import Settings
 from cxloop.tokens import TokenSigner
@@ -28,6 +29,11 @@ def signer_for(settings: Settings) -> TokenSigner:
 def programs_for(settings: Settings) -> SurveyPrograms:
     """The survey programs; a bad file raises ProgramError naming file, line and field."""
     return load_programs(settings.programs_file or DEFAULT_PROGRAMS)
+
+
+def directory_for(settings: Settings) -> Directory:
+    """People, teams, routing and SLAs; a bad file raises ProgramError naming file, line and field."""
+    return load_directory(settings.directory_file or DEFAULT_DIRECTORY)
 
 
 def email_sender_for(settings: Settings) -> EmailSender:
@@ -63,7 +69,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     invitations = pipe.table("invitations", help="survey id -> invitation (Avro), joined by the responses agent")
     answered = pipe.table("answered", help="survey id -> the scored answer (Avro): one response per survey")
     triggers.register(pipe, TriggerRules(programs))
-    dispatch.register(pipe, invitations, answered, email_sender_for(settings), signer_for(settings), programs)
+    directory = directory_for(settings)
+    sender = email_sender_for(settings)
+    dispatch.register(pipe, invitations, answered, sender, signer_for(settings), programs)
     responses.register(pipe, invitations, answered, programs)
+    cases.register(pipe, directory)
+    notify.register(pipe, directory, sender)
     watchdog.register(pipe, settings.stall_exit_seconds)
     return app

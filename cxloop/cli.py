@@ -118,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handlers[args.command](settings, args)
     except ProgramError as exc:
-        print(f"cxloop: bad survey programs:\n{exc}", file=sys.stderr)
+        print(f"cxloop: bad configuration file:\n{exc}", file=sys.stderr)
         return 2
 
 

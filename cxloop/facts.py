@@ -12,6 +12,8 @@ FACT_TABLES: dict[str, str] = {
     "survey-invitation": "survey_invitations",
     "survey-scored": "survey_scored",
     "detractor-alert": "detractor_alerts",
+    "case-event": "case_events",
+    "case-escalation": "case_escalations",
 }
 
 

@@ -211,6 +211,7 @@ class ScoredResponse(Record):
 @dataclass(frozen=True)
 class DetractorAlert(Record):
     contract: ClassVar[str] = "detractor-alert"
+    optional_ids: ClassVar[frozenset[str]] = frozenset({"agent_id", "team_id", "case_id", "owner_id"})
 
     alert_id: str
     survey_id: str
@@ -231,6 +232,12 @@ class DetractorAlert(Record):
     team_id: str | None = None
     queue: str | None = None
     contact_reason: str | None = None
+    category: str = "detractor"
+    history: list[dict[str, Any]] = field(default_factory=list)
+    chronic_critic: bool = False
+    case_id: str | None = None
+    owner_id: str | None = None
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -288,3 +295,71 @@ class SurveyOutbound(Record):
     @property
     def topic(self) -> str:
         return f"{self.contract}-{self.channel}"
+
+
+@dataclass(frozen=True)
+class CaseUpdate(Record):
+    contract: ClassVar[str] = "case-update"
+
+    case_id: str
+    customer_id: str
+    actor: str
+    updated_at: datetime
+    status: str | None = None
+    outcome: str | None = None
+    root_cause: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseEvent(Record):
+    contract: ClassVar[str] = "case-event"
+    optional_ids: ClassVar[frozenset[str]] = frozenset({"agent_id", "team_id", "survey_id"})
+
+    event_id: str
+    case_id: str
+    seq: int
+    customer_id: str
+    event: str
+    status: str
+    at: datetime
+    actor: str
+    owner_id: str
+    level: int
+    category: str
+    priority: str
+    opened_at: datetime
+    due_at: datetime
+    metric: str
+    score: int
+    survey_id: str | None = None
+    team_id: str | None = None
+    agent_id: str | None = None
+    queue: str | None = None
+    contact_reason: str | None = None
+    interaction_channel: str | None = None
+    note: str | None = None
+    outcome: str | None = None
+    root_cause: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseEscalation(Record):
+    contract: ClassVar[str] = "case-escalation"
+    optional_ids: ClassVar[frozenset[str]] = frozenset({"team_id"})
+
+    escalation_id: str
+    case_id: str
+    customer_id: str
+    kind: str
+    level: int
+    owner_id: str
+    previous_owner_id: str
+    raised_at: datetime
+    due_at: datetime
+    overdue_seconds: int
+    team_id: str | None = None
+    queue: str | None = None
+    contact_reason: str | None = None
+    detail: str = ""
+

@@ -7,14 +7,15 @@ file stops the worker at start.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from cxloop.scoring import Metric
+from cxloop.scoring import SCALES, Metric
 
 DEFAULT_PROGRAMS = Path(__file__).resolve().parent / "default_programs.yaml"
 DEMO_PROGRAMS = Path(__file__).resolve().parent / "demo_programs.yaml"
@@ -48,11 +49,11 @@ def parse_duration(value: Any) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class MatchRule(_Strict):
+class MatchRule(StrictModel):
     """All given conditions must hold; an absent condition matches everything."""
 
     triggers: tuple[Trigger, ...] | None = None
@@ -63,7 +64,7 @@ class MatchRule(_Strict):
     resolved: bool | None = None
 
 
-class Texts(_Strict):
+class Texts(StrictModel):
     question: str = Field(min_length=1)
     follow_up: dict[Literal["detractor", "passive", "promoter"], str] = Field(default_factory=dict)
 
@@ -87,7 +88,7 @@ def parse_clock_time(value: Any) -> time:
 ClockTime = Annotated[time, BeforeValidator(parse_clock_time)]
 
 
-class QuietHours(_Strict):
+class QuietHours(StrictModel):
     """Local hours, in the customer's time zone, when nothing is sent; sends are deferred to `end`, never dropped."""
 
     start: ClockTime
@@ -99,13 +100,13 @@ class QuietHours(_Strict):
         return local >= self.start or local < self.end
 
 
-class Timing(_Strict):
+class Timing(StrictModel):
     delay: Duration = timedelta(0)
     expiry: Duration = timedelta(days=7)
     reminder_after: Duration | None = None
 
 
-class Sampling(_Strict):
+class Sampling(StrictModel):
     mode: Literal["rate", "adaptive"] = "rate"
     rate: float = Field(default=1.0, ge=0.0, le=1.0)
     target_responses_per_agent_week: int | None = Field(default=None, ge=1)
@@ -119,7 +120,7 @@ class Sampling(_Strict):
         return self
 
 
-class Delivery(_Strict):
+class Delivery(StrictModel):
     """Which channel carries a survey: `follow` maps the interaction's channel to a delivery channel, used when the
     customer can be reached on it; otherwise the first reachable channel of `fallback`. Email goes out through the
     email sink; sms, whatsapp, ivr and chat go to their gateway's topic (survey-outbound-<channel>)."""
@@ -128,7 +129,7 @@ class Delivery(_Strict):
     fallback: tuple[DeliveryChannel, ...] = ("email",)
 
 
-class Program(_Strict):
+class Program(StrictModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
     metric: Metric
     kind: Literal["transactional", "relationship"] = "transactional"
@@ -141,6 +142,20 @@ class Program(_Strict):
         default=timedelta(0), description="minimum time since this customer's last survey of this program"
     )
     delivery: Delivery | None = Field(default=None, description="this program's own channel choice")
+    alert_at_or_below: int | None = Field(
+        default=None, description="scores at or below raise a detractor alert; default: the metric's detractors "
+        "(NPS 0-6, CSAT 1-2, CES 1-3)")
+
+    @model_validator(mode="after")
+    def _threshold_on_scale(self) -> Program:
+        scale = SCALES[self.metric]
+        if self.alert_at_or_below is not None and not scale.low <= self.alert_at_or_below < scale.high:
+            raise ValueError(f"alert_at_or_below must be on the {self.metric} scale, {scale.low}-{scale.high - 1}")
+        return self
+
+    @property
+    def alert_threshold(self) -> int:
+        return self.alert_at_or_below if self.alert_at_or_below is not None else SCALES[self.metric].detractor_max
 
     @field_validator("texts")
     @classmethod
@@ -150,7 +165,7 @@ class Program(_Strict):
         return texts
 
 
-class FrequencyCaps(_Strict):
+class FrequencyCaps(StrictModel):
     """Per customer identity, across channels and programs. Reminders never count."""
 
     any_survey_gap: Duration = timedelta(0)
@@ -159,21 +174,21 @@ class FrequencyCaps(_Strict):
     clock_starts: Literal["invited", "answered"] = "invited"
 
 
-class Exclusions(_Strict):
+class Exclusions(StrictModel):
     segments: tuple[str, ...] = ()
     bot_only: bool = False
     open_complaint: bool = False
     complaint_reasons: tuple[str, ...] = ("complaint",)
 
 
-class Arbitration(_Strict):
+class Arbitration(StrictModel):
     """Among one customer's interactions ending within `window` of the first: which is surveyed."""
 
     mode: Literal["first", "most_significant"] = "first"
     window: Duration = timedelta(0)
 
 
-class SurveyPrograms(_Strict):
+class SurveyPrograms(StrictModel):
     version: Literal[1] = 1
     caps: FrequencyCaps = FrequencyCaps()
     quiet_hours: QuietHours | None = None
@@ -203,10 +218,31 @@ class SurveyPrograms(_Strict):
 
 
 def load_programs(path: Path = DEFAULT_PROGRAMS) -> SurveyPrograms:
+    return load_validated(path, SurveyPrograms, "survey programs", _no_repeated_program_ids)
+
+
+def _no_repeated_program_ids(path: Path, data: dict[str, Any], lines: dict[tuple[Any, ...], int]) -> None:
+    seen: set[Any] = set()
+    for n, program in enumerate(data.get("programs") or []):
+        program_id = program.get("id") if isinstance(program, dict) else None
+        if program_id is not None and program_id in seen:
+            line = _nearest_line(lines, ("programs", n, "id"))
+            raise ProgramError(f"{path} line {line}: programs[{n}].id: program id {program_id!r} is used twice")
+        seen.add(program_id)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_validated(
+    path: Path, model: type[M], what: str,
+    check: Callable[[Path, dict[str, Any], dict[tuple[Any, ...], int]], None] | None = None,
+) -> M:
+    """A YAML file validated into `model`; every problem names the file, the line and the field."""
     try:
         text = path.read_text()
     except OSError as exc:
-        raise ProgramError(f"{path}: cannot read survey programs: {exc.strerror}") from exc
+        raise ProgramError(f"{path}: cannot read {what}: {exc.strerror}") from exc
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -215,17 +251,12 @@ def load_programs(path: Path = DEFAULT_PROGRAMS) -> SurveyPrograms:
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise ProgramError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
     if not isinstance(data, dict):
-        raise ProgramError(f"{path}: expected a mapping with a 'programs' list at the top")
+        raise ProgramError(f"{path}: expected a mapping of {what} settings at the top")
     lines = _line_index(node)
-    seen: set[Any] = set()
-    for n, program in enumerate(data.get("programs") or []):
-        program_id = program.get("id") if isinstance(program, dict) else None
-        if program_id is not None and program_id in seen:
-            line = _nearest_line(lines, ("programs", n, "id"))
-            raise ProgramError(f"{path} line {line}: programs[{n}].id: program id {program_id!r} is used twice")
-        seen.add(program_id)
+    if check is not None:
+        check(path, data, lines)
     try:
-        return SurveyPrograms.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = []
         errors = exc.errors()

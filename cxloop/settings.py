@@ -55,6 +55,16 @@ class Settings(BaseSettings):
     programs_file: Path | None = Field(None, description="Survey programs YAML; default: the shipped programs")
     company_name: str = "Example Co"
 
+    # Follow-up cases
+    directory_file: Path | None = Field(None, description="People, teams, routing and SLAs YAML; default: shipped")
+    webhook_signing_secret: SecretStr = Field(
+        SecretStr("cxloop-development-webhook-secret"), description="Signs the owner notifications' webhook calls"
+    )
+    cases_api_token: SecretStr | None = Field(
+        None, description="Bearer token for POST /cases/{case_id}; unset: that endpoint is disabled"
+    )
+    notify_attempts: int = Field(6, ge=1, le=20, description="Tries of an owner notification before dead-letter")
+
     # Email
     email_from: str = "surveys@example.com"
     outbox_dir: Path | None = Field(None, description="Default: <data_dir>/outbox")

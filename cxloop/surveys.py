@@ -16,7 +16,7 @@ from cxloop.model import (
     ScoredResponse,
     SurveyResponse,
 )
-from cxloop.scoring import Metric, ScoreOutOfRange, alert_priority, check_score, classify
+from cxloop.scoring import SCALES, Metric, ScoreOutOfRange, alert_priority, check_score, classify
 
 
 def survey_id(program_id: str, interaction_id: str) -> str:
@@ -72,11 +72,20 @@ def merge_comment(earlier: ScoredResponse, response: SurveyResponse, now: dateti
     return dataclasses.replace(earlier, comment=comment, scored_at=now)
 
 
-def detractor_alert(scored: ScoredResponse, invitation: Invitation, now: datetime) -> DetractorAlert | None:
-    if scored.category != "detractor":
-        return None
+def detractor_alert(scored: ScoredResponse, invitation: Invitation, now: datetime,
+                    threshold: int | None = None) -> DetractorAlert | None:
+    """The alert for a score at or below `threshold` (default: the metric's detractors); for a passive, an alert of
+    category passive, which opens a lighter case when the directory wants one; None for the rest."""
     metric: Metric = scored.metric  # type: ignore[assignment]
+    limit = SCALES[metric].detractor_max if threshold is None else threshold
+    if scored.score <= limit:
+        category = "detractor"
+    elif scored.category == "passive":
+        category = "passive"
+    else:
+        return None
     return DetractorAlert(
+        category=category,
         alert_id=scored.survey_id,
         survey_id=scored.survey_id,
         raised_at=now,

@@ -14,7 +14,8 @@ from cxloop.settings import Settings
 log = logging.getLogger(__name__)
 
 
-INTERNAL = ("interactions-by-customer", "answers-by-customer", "triggers-ticks", "dispatch-ticks")
+INTERNAL = ("interactions-by-customer", "answers-by-customer", "triggers-ticks", "dispatch-ticks",
+            "alerts-by-customer", "case-updates-by-customer", "cases-ticks", "notify-ticks")
 
 
 

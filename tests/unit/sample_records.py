@@ -12,9 +12,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from cxloop.cases import FollowUp, on_alert, on_due
 from cxloop.contact_policy import CustomerState
 from cxloop.decisions import TriggerRules, Verdict
-from cxloop.model import Interaction, Invitation, SurveyResponse
+from cxloop.directory import Directory, Person, Route, Team
+from cxloop.model import CaseUpdate, DetractorAlert, Interaction, Invitation, SurveyResponse
 from cxloop.programs import SurveyPrograms, load_programs
 from cxloop.scoring import Metric
 from cxloop.tokens import TokenSigner
@@ -117,3 +119,19 @@ def interaction_at(ended_at: datetime, **overrides: Any) -> Interaction:
     """The sample call, ended at `ended_at`, with an interaction id of its own unless one is given."""
     overrides.setdefault("interaction_id", f"call-{ended_at:%Y%m%dT%H%M%S}")
     return interaction(started_at=ended_at - timedelta(minutes=5), ended_at=ended_at, **overrides)
+
+
+def case_records(alert_record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """An update, the case's opening event and an SLA escalation, as the cases rules make them for this alert."""
+    directory = Directory(people=(Person(id="lead", name="Lead"), Person(id="head", name="Head")), head="head",
+                          teams=(Team(id="team-north", lead="lead"),), routes=(Route(owner="team_lead"),))
+    alert = DetractorAlert.from_record(alert_record)
+    at = alert.raised_at
+    state = FollowUp()
+    opened = on_alert(state, alert, directory, at)
+    escalated = on_due(state, directory, at + timedelta(days=2))
+    update = CaseUpdate(case_id=opened.events[0].case_id, customer_id=alert.customer_id, actor="lead",
+                        updated_at=at + timedelta(days=2, hours=1), status="resolved", outcome="issue_fixed",
+                        root_cause="process", note="refund issued")
+    return update.to_record(), opened.events[0].to_record(), escalated.escalations[0].to_record()
+

@@ -25,6 +25,9 @@ from cxloop.deadletter import dead_letter_record
 from cxloop.delivery_events import delivery_of
 from cxloop.gateway_messages import outbound_message
 from cxloop.model import (
+    CaseEscalation,
+    CaseEvent,
+    CaseUpdate,
     ConsentChange,
     DetractorAlert,
     Interaction,
@@ -37,7 +40,7 @@ from cxloop.model import (
     SurveyResponse,
 )
 from cxloop.surveys import detractor_alert, score
-from tests.unit.sample_records import DECIDED_AT, decide, interaction, invitation_for, response_to
+from tests.unit.sample_records import DECIDED_AT, case_records, decide, interaction, invitation_for, response_to
 
 SCORED_AT = DECIDED_AT + timedelta(hours=3)
 
@@ -98,11 +101,15 @@ RECORDS: dict[str, Callable[[], dict[str, Any]]] = {
     "customer-consent": _consent,
     "survey-delivery": _delivery,
     "survey-outbound": _outbound,
+    "case-update": lambda: case_records(_alert())[0],
+    "case-event": lambda: case_records(_alert())[1],
+    "case-escalation": lambda: case_records(_alert())[2],
 }
 MODELS: dict[str, type[Record]] = {
     "interaction-completed": Interaction, "survey-decision": SurveyDecision, "survey-invitation": Invitation,
     "survey-response": SurveyResponse, "survey-scored": ScoredResponse, "detractor-alert": DetractorAlert,
     "customer-consent": ConsentChange, "survey-delivery": SurveyDelivery, "survey-outbound": SurveyOutbound,
+    "case-update": CaseUpdate, "case-event": CaseEvent, "case-escalation": CaseEscalation,
 }
 CONTRACTS = sorted(path.stem for path in SCHEMAS_DIR.glob("*.avsc"))
 

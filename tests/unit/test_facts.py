@@ -12,11 +12,19 @@ import pytest
 from cxloop.codec import SCHEMAS_DIR
 from cxloop.facts import FACT_TABLES, fact_row, pseudonym
 from cxloop.surveys import detractor_alert, score
-from tests.unit.sample_records import DECIDED_AT, decide, interaction, interaction_record, invitation_for, response_to
+from tests.unit.sample_records import (
+    DECIDED_AT,
+    case_records,
+    decide,
+    interaction,
+    interaction_record,
+    invitation_for,
+    response_to,
+)
 
 KEY = b"pseudonym-key-for-unit-tests"
 PII = ("customer_email", "customer_phone", "customer_id")
-DDL = (SCHEMAS_DIR / "clickhouse" / "001_facts.sql").read_text()
+DDL = "\n".join(path.read_text() for path in sorted((SCHEMAS_DIR / "clickhouse").glob("*.sql")))
 
 
 def table_columns(table: str) -> list[str]:
@@ -30,7 +38,10 @@ def record_of(contract: str) -> dict[str, Any]:
     scored = score(response_to(invitation, 3), invitation, DECIDED_AT + timedelta(hours=2))
     alert = detractor_alert(scored, invitation, DECIDED_AT + timedelta(hours=2))
     assert alert is not None
+    _, case_event, escalation = case_records(alert.to_record())
     return {
+        "case-event": case_event,
+        "case-escalation": escalation,
         "interaction-completed": interaction().to_record(),
         "survey-decision": decide(interaction()).decision.to_record(),
         "survey-invitation": invitation.to_record(),

@@ -193,12 +193,25 @@ def test_comment_is_trimmed_and_a_blank_one_is_dropped(comment: str | None, kept
 
 
 @pytest.mark.parametrize("metric, points", CATEGORY_TABLE)
-def test_only_a_detractor_raises_an_alert(metric: str, points: int) -> None:
+def test_detractors_raise_an_alert_passives_a_passive_one_promoters_none(metric: str, points: int) -> None:
     invitation = invitation_for(metric)  # type: ignore[arg-type]
     alert = detractor_alert(score(response_to(invitation, points), invitation, SCORED_AT), invitation, SCORED_AT)
-    assert (alert is not None) == (classify(metric, points) == "detractor")  # type: ignore[arg-type]
-    if alert is not None:
+    category = classify(metric, points)  # type: ignore[arg-type]
+    assert (alert.category if alert else None) == {"detractor": "detractor", "passive": "passive"}.get(category)
+    if alert is not None and category == "detractor":
         assert alert.priority == alert_priority(metric, points)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("metric, threshold, points, category", [
+    ("csat", 3, 3, "detractor"), ("csat", 3, 4, None), ("csat", 1, 2, None), ("nps", 4, 5, None),
+    ("nps", 4, 7, "passive"), ("ces", 4, 4, "detractor"),
+])
+def test_a_programs_own_threshold_decides_what_alerts(metric: str, threshold: int, points: int,
+                                                      category: str | None) -> None:
+    invitation = invitation_for(metric)  # type: ignore[arg-type]
+    scored = score(response_to(invitation, points), invitation, SCORED_AT)
+    alert = detractor_alert(scored, invitation, SCORED_AT, threshold)
+    assert (alert.category if alert else None) == category
 
 
 def test_detractor_alert_has_what_the_call_back_needs() -> None:
