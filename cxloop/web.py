@@ -9,6 +9,7 @@ link gets a 4xx and nothing is published; when Kafka cannot acknowledge, a 503 p
 from __future__ import annotations
 
 import asyncio
+import hmac
 import html
 import logging
 from collections.abc import AsyncIterator
@@ -16,9 +17,9 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from cxloop.clock import Clock, SystemClock
-from cxloop.codec import Codec
+from cxloop.codec import Codec, InvalidRecord
 from cxloop.delivery_events import delivery_of, parse_sendgrid_events, suppression_of
-from cxloop.model import ConsentChange, InvalidEvent, Record, SurveyResponse
+from cxloop.model import CaseUpdate, ConsentChange, InvalidEvent, Record, SurveyResponse
 from cxloop.producer import AsyncProducer, DeliveryFailed
 from cxloop.programs import SurveyPrograms
 from cxloop.scoring import SCALES, Metric, ScoreOutOfRange, check_score
@@ -167,6 +168,40 @@ def create_web_app(
             return web.json_response({"error": "try again"}, status=503, headers={"Retry-After": "5"})
         return web.json_response({"accepted": len(deliveries)})
 
+    async def case_update(request: web.Request) -> web.Response:
+        """For tools that cannot produce to Kafka: a case-update as JSON, with the cases API bearer token; 202 once
+        Kafka has it. The cases agent applies it (or dead-letters it with the reason, e.g. a step backwards)."""
+        if settings.cases_api_token is None:
+            return web.json_response({"error": "the cases API is not configured"}, status=404)
+        expected = f"Bearer {settings.cases_api_token.get_secret_value()}"
+        if not hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected.encode()):
+            return web.json_response({"error": "missing or wrong bearer token"}, status=401)
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"error": "body must be a JSON object"}, status=400)
+        if not isinstance(body, dict):
+            return web.json_response({"error": "body must be a JSON object"}, status=400)
+        unknown = sorted(set(body) - {"customer_id", "status", "actor", "outcome", "root_cause", "note"})
+        if unknown:
+            return web.json_response({"error": f"unknown field(s): {', '.join(unknown)}"}, status=400)
+        try:
+            update = CaseUpdate.from_record({**body, "case_id": request.match_info["case_id"],
+                                             "updated_at": clock.now()})
+            value = codec.encode(update.contract, update.to_record())
+        except (InvalidEvent, InvalidRecord) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        if update.status is None and not update.note:
+            return web.json_response({"error": "give a status or a note"}, status=400)
+        if update.status == "resolved" and not (update.outcome and update.root_cause):
+            return web.json_response({"error": "resolving a case needs outcome and root_cause"}, status=400)
+        try:
+            await request.app[PRODUCER].send(settings.topic(update.contract), update.customer_id.encode(), value)
+        except DeliveryFailed as exc:
+            log.warning("case update of %s not acknowledged: %s", update.case_id, exc)
+            return web.json_response({"error": "try again"}, status=503, headers={"Retry-After": "5"})
+        return web.json_response({"accepted": update.case_id}, status=202)
+
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
@@ -182,5 +217,6 @@ def create_web_app(
     app.router.add_get("/unsubscribe/{token}", unsubscribe_page)
     app.router.add_post("/unsubscribe/{token}", unsubscribe)
     app.router.add_post("/webhooks/sendgrid/events", sendgrid_events)
+    app.router.add_post("/cases/{case_id}", case_update)
     app.router.add_get("/healthz", health)
     return app
