@@ -35,6 +35,8 @@ def register(pipe: Pipeline, directory: Directory) -> faust.types.AgentT:
             await pipe.send(escalation, key=escalation.case_id)
         if effects.alert is not None:
             await pipe.send(effects.alert, key=effects.alert.survey_id)
+        if effects.advocacy is not None:
+            await pipe.send(effects.advocacy, key=effects.advocacy.customer_id)
         if effects.wake_at is not None:
             schedule.at(key, effects.wake_at)
         else:

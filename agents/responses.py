@@ -20,7 +20,7 @@ from cxloop.gateway_messages import TEXT_CHANNELS, outbound_message
 from cxloop.model import ConsentChange, InvalidEvent, Invitation, ScoredResponse, SurveyResponse
 from cxloop.programs import SurveyPrograms
 from cxloop.replies import read_reply
-from cxloop.surveys import detractor_alert, merge_comment, score
+from cxloop.surveys import alert_draft, merge_comment, score
 
 log = logging.getLogger(__name__)
 ASK_AGAIN_AT_MOST = 1
@@ -34,10 +34,10 @@ def register(pipe: Pipeline, invitations: TableT, answered: TableT, programs: Su
     async def publish(scored: ScoredResponse, invitation: Invitation, now: datetime) -> None:
         await pipe.send(scored, key=scored.survey_id)
         program = programs.by_id(invitation.program_id)
-        alert = detractor_alert(scored, invitation, now, program.alert_threshold if program else None)
-        if alert is not None:  # the cases agent opens or joins the case and raises the alert on detractor-alert
-            await alerts_by_customer.send(key=alert.customer_id.encode(),
-                                          value=pipe.codec.encode(alert.contract, alert.to_record()))
+        # The cases agent opens or joins a case and raises the alert on detractor-alert, or asks a promoter.
+        draft = alert_draft(scored, invitation, now, program.alert_threshold if program else None)
+        await alerts_by_customer.send(key=draft.customer_id.encode(),
+                                      value=pipe.codec.encode(draft.contract, draft.to_record()))
         answered[scored.survey_id.encode()] = pipe.codec.encode(scored.contract, scored.to_record())
 
     async def message(invitation: Invitation, kind: str, now: datetime, score: int | None = None,

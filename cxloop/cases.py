@@ -8,6 +8,8 @@ Pure rules over one customer's follow-up state (`FollowUp`, kept as JSON in the 
   needs the outcome and the root cause. An update for a case not opened yet is kept and applied when it opens.
 - Past its due time without contact, a case escalates to the next level of the directory's chain and is due again.
 - The customer's recent scores travel with every alert; this many low scores in a row flag a chronic critic.
+- A promoter may be asked for a review or a referral (promoter-advocacy), at most once per cap, never while a case
+  is open.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from cxloop.clock import epoch_ms, from_epoch_ms
 from cxloop.directory import Directory
-from cxloop.model import CaseEscalation, CaseEvent, CaseUpdate, DetractorAlert, InvalidEvent
+from cxloop.model import CaseEscalation, CaseEvent, CaseUpdate, DetractorAlert, InvalidEvent, PromoterAdvocacy
 
 log = logging.getLogger(__name__)
 STATUSES = ("open", "acknowledged", "contacted", "resolved", "unreachable")
@@ -72,6 +74,7 @@ class FollowUp:
     case: Case | None = None
     closed: list[str] = field(default_factory=list)
     early: list[dict[str, Any]] = field(default_factory=list)  # CaseUpdate records for cases not opened yet
+    asked_at: int | None = None  # when this promoter was last asked to advocate
 
     @classmethod
     def from_json(cls, data: bytes | None) -> FollowUp:
@@ -79,7 +82,8 @@ class FollowUp:
             return cls()
         raw = json.loads(data)
         case = Case(**raw["case"]) if raw.get("case") else None
-        return cls(history=raw["history"], case=case, closed=raw["closed"], early=raw["early"])
+        return cls(history=raw["history"], case=case, closed=raw["closed"], early=raw["early"],
+                   asked_at=raw.get("asked_at"))
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":")).encode()
@@ -93,13 +97,15 @@ class Effects:
     events: list[CaseEvent] = field(default_factory=list)
     alert: DetractorAlert | None = None
     escalations: list[CaseEscalation] = field(default_factory=list)
+    advocacy: PromoterAdvocacy | None = None
     wake_at: datetime | None = None
 
 
 def remember_score(state: FollowUp, survey_id: str, metric: str, score: int, category: str, at: datetime) -> None:
     """Add (or update) a score in the customer's recent history, oldest first; `k` is the case it went into."""
     earlier = next((h for h in state.history if h["s"] == survey_id), {})
-    entry = {"s": survey_id, "m": metric, "v": score, "c": category, "t": epoch_ms(at), "k": earlier.get("k")}
+    entry = {"s": survey_id, "m": metric, "v": score, "c": category, "t": epoch_ms(at), "k": earlier.get("k"),
+             "a": earlier.get("a")}
     state.history = sorted([h for h in state.history if h["s"] != survey_id] + [entry],
                            key=lambda h: (h["t"], h["s"]))[-HISTORY:]
 
@@ -153,6 +159,8 @@ def on_alert(state: FollowUp, alert: DetractorAlert, directory: Directory, now: 
                 log.warning("early update to %s dropped: %s", case.case_id, exc)
             if state.case is None:
                 break  # closed by an early update
+    if alert.category == "promoter":
+        effects.advocacy = _advocacy(state, alert, directory, now)
     if alert.category == "detractor":
         effects.alert = DetractorAlert(**{
             **asdict(alert), "history": [past_score(h) for h in state.history],
@@ -162,6 +170,26 @@ def on_alert(state: FollowUp, alert: DetractorAlert, directory: Directory, now: 
         })
     effects.wake_at = _wake(state)
     return effects
+
+
+def _advocacy(state: FollowUp, alert: DetractorAlert, directory: Directory, now: datetime
+              ) -> PromoterAdvocacy | None:
+    """Ask a promoter for a review or referral: not while they have an open case, at most once per cap."""
+    ask = directory.advocacy.ask
+    if ask is None or state.case is not None or any(h["s"] == alert.survey_id and h.get("a") for h in state.history):
+        return None
+    if state.asked_at is not None and now - from_epoch_ms(state.asked_at) < directory.advocacy.cap:
+        return None
+    state.asked_at = epoch_ms(now)
+    for h in state.history:
+        if h["s"] == alert.survey_id:
+            h["a"] = True  # a replay of this answer asks no one again
+    return PromoterAdvocacy(
+        advocacy_id=alert.survey_id, survey_id=alert.survey_id, customer_id=alert.customer_id, ask=ask,
+        metric=alert.metric, score=alert.score, interaction_id=alert.interaction_id, raised_at=now,
+        customer_email=alert.customer_email, customer_phone=alert.customer_phone, comment=alert.comment,
+        agent_id=alert.agent_id, team_id=alert.team_id,
+    )
 
 
 def on_update(state: FollowUp, update: CaseUpdate, now: datetime) -> Effects:

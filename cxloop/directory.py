@@ -56,6 +56,13 @@ class Sla(StrictModel):
     escalation: Duration | None = Field(default=None, description="time the next level gets; default: the same SLA")
 
 
+class Advocacy(StrictModel):
+    """Promoters asked for a review or a referral (topic promoter-advocacy), at most once per `cap` per customer."""
+
+    ask: Literal["review", "referral"] | None = Field(default=None, description="unset: no asks")
+    cap: Duration = timedelta(days=90)
+
+
 class Directory(StrictModel):
     version: Literal[1] = 1
     people: tuple[Person, ...] = Field(min_length=1)
@@ -65,6 +72,7 @@ class Directory(StrictModel):
     sla: Sla = Sla()
     passives: bool = Field(default=False, description="open a lighter follow-up case for passives too")
     chronic_critic: int = Field(default=3, ge=2, description="this many low scores in a row flag a chronic critic")
+    advocacy: Advocacy = Advocacy()
 
     @model_validator(mode="after")
     def _known_people(self) -> Directory:

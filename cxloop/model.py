@@ -363,3 +363,22 @@ class CaseEscalation(Record):
     contact_reason: str | None = None
     detail: str = ""
 
+
+@dataclass(frozen=True)
+class PromoterAdvocacy(Record):
+    contract: ClassVar[str] = "promoter-advocacy"
+
+    advocacy_id: str
+    survey_id: str
+    customer_id: str
+    ask: str
+    metric: str
+    score: int
+    interaction_id: str
+    raised_at: datetime
+    customer_email: str | None = None
+    customer_phone: str | None = None
+    comment: str | None = None
+    agent_id: str | None = None
+    team_id: str | None = None
+

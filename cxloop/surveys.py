@@ -72,18 +72,18 @@ def merge_comment(earlier: ScoredResponse, response: SurveyResponse, now: dateti
     return dataclasses.replace(earlier, comment=comment, scored_at=now)
 
 
-def detractor_alert(scored: ScoredResponse, invitation: Invitation, now: datetime,
-                    threshold: int | None = None) -> DetractorAlert | None:
-    """The alert for a score at or below `threshold` (default: the metric's detractors); for a passive, an alert of
-    category passive, which opens a lighter case when the directory wants one; None for the rest."""
+def alert_draft(scored: ScoredResponse, invitation: Invitation, now: datetime,
+                    threshold: int | None = None) -> DetractorAlert:
+    """The cases agent's input for an answer: category detractor (alert) for a score at or below `threshold`
+    (default: the metric's detractors), promoter for promoters, passive for the rest."""
     metric: Metric = scored.metric  # type: ignore[assignment]
     limit = SCALES[metric].detractor_max if threshold is None else threshold
     if scored.score <= limit:
         category = "detractor"
-    elif scored.category == "passive":
-        category = "passive"
+    elif scored.category == "promoter":
+        category = "promoter"  # may be asked to advocate
     else:
-        return None
+        category = "passive"  # may open a lighter case; includes low scores above the program's own threshold
     return DetractorAlert(
         category=category,
         alert_id=scored.survey_id,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cxloop.cases import FollowUp, case_id_for, on_alert, on_due, on_update
-from cxloop.directory import Directory, Person, Route, RouteMatch, Team, load_directory
+from cxloop.directory import Advocacy, Directory, Person, Route, RouteMatch, Team, load_directory
 from cxloop.model import CaseUpdate, DetractorAlert, InvalidEvent
 from cxloop.notifications import owner_email, signature, verify_signature, webhook_body
 from cxloop.programs import ProgramError
@@ -215,3 +215,24 @@ def test_directory_file_errors_name_the_line_and_field(tmp_path: Path) -> None:
 def test_shipped_directory_loads() -> None:
     directory = load_directory()
     assert directory.owner_for({"team_id": "anything"}) == directory.head
+
+
+def test_promoters_are_asked_to_advocate_once_per_cap_and_never_with_a_case_open() -> None:
+    asking = DIRECTORY.model_copy(update={"advocacy": Advocacy(ask="review", cap=timedelta(days=30))})
+
+    def promoter(n: int, days: float) -> DetractorAlert:
+        at = T0 + timedelta(days=days)
+        return alert(f"sv_p{n}", score=10, at=at, category="promoter", priority="normal", comment="great")
+
+    assert on_alert(FollowUp(), promoter(0, 0), DIRECTORY, T0).advocacy is None, "no ask configured: none"
+    state = FollowUp()
+    first = on_alert(state, promoter(1, 0), asking, T0).advocacy
+    assert first is not None and (first.ask, first.survey_id, first.comment) == ("review", "sv_p1", "great")
+    assert on_alert(state, promoter(1, 0), asking, T0 + timedelta(hours=1)).advocacy is None, "a replay asks no one"
+    assert on_alert(state, promoter(2, 10), asking, T0 + timedelta(days=10)).advocacy is None, "within the cap"
+    on_alert(state, alert("sv_low", score=2, at=T0 + timedelta(days=40)), asking, T0 + timedelta(days=40))
+    assert on_alert(state, promoter(3, 41), asking, T0 + timedelta(days=41)).advocacy is None, "a case is open"
+    case_id = state.case.case_id if state.case else ""
+    on_update(state, update(case_id, T0 + timedelta(days=42), "unreachable"), T0)
+    later = on_alert(state, promoter(4, 43), asking, T0 + timedelta(days=43)).advocacy
+    assert later is not None and later.survey_id == "sv_p4"

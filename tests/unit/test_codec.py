@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from cxloop.cases import FollowUp, on_alert
 from cxloop.codec import (
     SCHEMAS_DIR,
     Codec,
@@ -23,6 +24,7 @@ from cxloop.codec import (
 )
 from cxloop.deadletter import dead_letter_record
 from cxloop.delivery_events import delivery_of
+from cxloop.directory import Advocacy, Directory, Person
 from cxloop.gateway_messages import outbound_message
 from cxloop.model import (
     CaseEscalation,
@@ -32,6 +34,7 @@ from cxloop.model import (
     DetractorAlert,
     Interaction,
     Invitation,
+    PromoterAdvocacy,
     Record,
     ScoredResponse,
     SurveyDecision,
@@ -39,7 +42,7 @@ from cxloop.model import (
     SurveyOutbound,
     SurveyResponse,
 )
-from cxloop.surveys import detractor_alert, score
+from cxloop.surveys import alert_draft, score
 from tests.unit.sample_records import DECIDED_AT, case_records, decide, interaction, invitation_for, response_to
 
 SCORED_AT = DECIDED_AT + timedelta(hours=3)
@@ -72,7 +75,7 @@ def _scored() -> dict[str, Any]:
 
 def _alert() -> dict[str, Any]:
     invitation = invitation_for("csat")
-    alert = detractor_alert(score(response_to(invitation, 1), invitation, SCORED_AT), invitation, SCORED_AT)
+    alert = alert_draft(score(response_to(invitation, 1), invitation, SCORED_AT), invitation, SCORED_AT)
     assert alert is not None
     return alert.to_record() | {"themes": ["wait time"]}
 
@@ -81,6 +84,16 @@ def _outbound() -> dict[str, Any]:
     invitation = replace(invitation_for("nps"), delivery_channel="sms")
     return outbound_message(invitation, "invitation", company="Acme", now=SCORED_AT,
                             survey_url="https://survey.example/r/t").to_record()
+
+
+def _advocacy() -> dict[str, Any]:
+    invitation = invitation_for("nps")
+    draft = alert_draft(score(response_to(invitation, 10, comment="brilliant"), invitation, SCORED_AT), invitation,
+                        SCORED_AT)
+    directory = Directory(people=(Person(id="head", name="Head"),), head="head", advocacy=Advocacy(ask="review"))
+    advocacy = on_alert(FollowUp(), draft, directory, SCORED_AT).advocacy
+    assert advocacy is not None
+    return advocacy.to_record()
 
 
 def _dead_letter() -> dict[str, Any]:
@@ -104,12 +117,14 @@ RECORDS: dict[str, Callable[[], dict[str, Any]]] = {
     "case-update": lambda: case_records(_alert())[0],
     "case-event": lambda: case_records(_alert())[1],
     "case-escalation": lambda: case_records(_alert())[2],
+    "promoter-advocacy": _advocacy,
 }
 MODELS: dict[str, type[Record]] = {
     "interaction-completed": Interaction, "survey-decision": SurveyDecision, "survey-invitation": Invitation,
     "survey-response": SurveyResponse, "survey-scored": ScoredResponse, "detractor-alert": DetractorAlert,
     "customer-consent": ConsentChange, "survey-delivery": SurveyDelivery, "survey-outbound": SurveyOutbound,
     "case-update": CaseUpdate, "case-event": CaseEvent, "case-escalation": CaseEscalation,
+    "promoter-advocacy": PromoterAdvocacy,
 }
 CONTRACTS = sorted(path.stem for path in SCHEMAS_DIR.glob("*.avsc"))
 

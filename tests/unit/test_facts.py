@@ -11,7 +11,7 @@ import pytest
 
 from cxloop.codec import SCHEMAS_DIR
 from cxloop.facts import FACT_TABLES, fact_row, pseudonym
-from cxloop.surveys import detractor_alert, score
+from cxloop.surveys import alert_draft, score
 from tests.unit.sample_records import (
     DECIDED_AT,
     case_records,
@@ -36,7 +36,7 @@ def table_columns(table: str) -> list[str]:
 def record_of(contract: str) -> dict[str, Any]:
     invitation = invitation_for("nps")
     scored = score(response_to(invitation, 3), invitation, DECIDED_AT + timedelta(hours=2))
-    alert = detractor_alert(scored, invitation, DECIDED_AT + timedelta(hours=2))
+    alert = alert_draft(scored, invitation, DECIDED_AT + timedelta(hours=2))
     assert alert is not None
     _, case_event, escalation = case_records(alert.to_record())
     return {

@@ -12,7 +12,7 @@ from cxloop.decisions import TriggerRules
 from cxloop.model import InvalidEvent
 from cxloop.programs import DEFAULT_PROGRAMS, TRIGGERS, load_programs
 from cxloop.scoring import METRICS, SCALES, alert_priority, classify
-from cxloop.surveys import detractor_alert, score, survey_id
+from cxloop.surveys import alert_draft, score, survey_id
 from tests.unit.sample_records import (
     DECIDED_AT,
     ENDED_AT,
@@ -193,31 +193,29 @@ def test_comment_is_trimmed_and_a_blank_one_is_dropped(comment: str | None, kept
 
 
 @pytest.mark.parametrize("metric, points", CATEGORY_TABLE)
-def test_detractors_raise_an_alert_passives_a_passive_one_promoters_none(metric: str, points: int) -> None:
+def test_the_cases_agent_gets_every_answer_with_its_category(metric: str, points: int) -> None:
     invitation = invitation_for(metric)  # type: ignore[arg-type]
-    alert = detractor_alert(score(response_to(invitation, points), invitation, SCORED_AT), invitation, SCORED_AT)
-    category = classify(metric, points)  # type: ignore[arg-type]
-    assert (alert.category if alert else None) == {"detractor": "detractor", "passive": "passive"}.get(category)
-    if alert is not None and category == "detractor":
+    alert = alert_draft(score(response_to(invitation, points), invitation, SCORED_AT), invitation, SCORED_AT)
+    assert alert.category == classify(metric, points)  # type: ignore[arg-type]
+    if alert.category == "detractor":
         assert alert.priority == alert_priority(metric, points)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("metric, threshold, points, category", [
-    ("csat", 3, 3, "detractor"), ("csat", 3, 4, None), ("csat", 1, 2, None), ("nps", 4, 5, None),
-    ("nps", 4, 7, "passive"), ("ces", 4, 4, "detractor"),
+    ("csat", 3, 3, "detractor"), ("csat", 3, 4, "promoter"), ("csat", 1, 2, "passive"), ("nps", 4, 5, "passive"),
+    ("nps", 4, 7, "passive"), ("ces", 4, 4, "detractor"), ("nps", 4, 4, "detractor"),
 ])
 def test_a_programs_own_threshold_decides_what_alerts(metric: str, threshold: int, points: int,
-                                                      category: str | None) -> None:
+                                                      category: str) -> None:
     invitation = invitation_for(metric)  # type: ignore[arg-type]
     scored = score(response_to(invitation, points), invitation, SCORED_AT)
-    alert = detractor_alert(scored, invitation, SCORED_AT, threshold)
-    assert (alert.category if alert else None) == category
+    assert alert_draft(scored, invitation, SCORED_AT, threshold).category == category
 
 
 def test_detractor_alert_has_what_the_call_back_needs() -> None:
     invitation = invitation_for("nps")
     scored = score(response_to(invitation, 2, comment="Nobody called me back."), invitation, SCORED_AT)
-    alert = detractor_alert(scored, invitation, SCORED_AT)
+    alert = alert_draft(scored, invitation, SCORED_AT)
     assert alert is not None
     assert (alert.alert_id, alert.survey_id, alert.raised_at) == (invitation.survey_id, invitation.survey_id, SCORED_AT)
     assert (alert.metric, alert.score, alert.priority, alert.comment) == ("nps", 2, "high", "Nobody called me back.")
@@ -232,8 +230,8 @@ def test_detractor_alert_has_what_the_call_back_needs() -> None:
 
 def test_replayed_detractor_answer_repeats_the_same_alert_id() -> None:
     invitation = invitation_for("ces", interaction_id="bot-9")
-    first = detractor_alert(score(response_to(invitation, 1), invitation, SCORED_AT), invitation, SCORED_AT)
-    again = detractor_alert(score(response_to(invitation, 1), invitation, SCORED_AT), invitation,
+    first = alert_draft(score(response_to(invitation, 1), invitation, SCORED_AT), invitation, SCORED_AT)
+    again = alert_draft(score(response_to(invitation, 1), invitation, SCORED_AT), invitation,
                             SCORED_AT + timedelta(minutes=3))
     assert first is not None and again is not None and first.alert_id == again.alert_id
 
