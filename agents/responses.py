@@ -15,20 +15,25 @@ import faust
 from faust.types import TableT
 
 from agents.pipeline import Pipeline
+from cxloop.clock import epoch_ms
 from cxloop.deadletter import UnknownSurvey
+from cxloop.directory import Systemic
 from cxloop.gateway_messages import TEXT_CHANNELS, outbound_message
 from cxloop.model import ConsentChange, InvalidEvent, Invitation, ScoredResponse, SurveyResponse
 from cxloop.programs import SurveyPrograms
 from cxloop.replies import read_reply
 from cxloop.surveys import alert_draft, merge_comment, score
+from cxloop.systemic import dimensions_of
 
 log = logging.getLogger(__name__)
 ASK_AGAIN_AT_MOST = 1
 
 
-def register(pipe: Pipeline, invitations: TableT, answered: TableT, programs: SurveyPrograms) -> faust.types.AgentT:
+def register(pipe: Pipeline, invitations: TableT, answered: TableT, programs: SurveyPrograms,
+             systemic: Systemic) -> faust.types.AgentT:
     answers_by_customer = pipe.internal_topic("answers-by-customer")
     alerts_by_customer = pipe.internal_topic("alerts-by-customer")
+    by_dimension = pipe.internal_topic("scores-by-dimension")
     replies = pipe.table("replies", help="survey id -> {asked_again, pending_comment} of its text replies")
 
     async def publish(scored: ScoredResponse, invitation: Invitation, now: datetime) -> None:
@@ -103,8 +108,12 @@ def register(pipe: Pipeline, invitations: TableT, answered: TableT, programs: Su
                     continue
                 scored = score(response, invitation, now)
                 await publish(scored, invitation, now)
+                dimensions = dimensions_of(scored.to_record(), systemic) if systemic.enabled else []
                 if typed and scored.comment is None and invitation.delivery_channel in TEXT_CHANNELS:
                     await message(invitation, "follow_up", now, score=scored.score)
+                for dimension, value in dimensions:
+                    await by_dimension.send(key=f"{dimension}={value}".encode(), value=json.dumps({
+                        "t": epoch_ms(scored.responded_at), "detractor": scored.category == "detractor"}).encode())
                 # The triggers stage keeps survey history per customer: caps can start their clock at the answer.
                 await answers_by_customer.send(key=scored.customer_id.encode(),
                                                value=pipe.codec.encode(scored.contract, scored.to_record()))

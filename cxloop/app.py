@@ -1,10 +1,10 @@
-"""The Faust app factory: one worker runs the triggers, dispatch, responses, cases and notify stages."""
+"""The Faust app factory: one worker runs the triggers, dispatch, responses, cases, notify and systemic stages."""
 
 from __future__ import annotations
 
 import faust
 
-from agents import cases, dispatch, notify, responses, triggers, watchdog
+from agents import cases, dispatch, notify, responses, systemic, triggers, watchdog
 from agents.pipeline import Pipeline
 from cxloop.clock import Clock, SystemClock
 from cxloop.codec import Codec, SchemaRegistry
@@ -72,8 +72,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     directory = directory_for(settings)
     sender = email_sender_for(settings)
     dispatch.register(pipe, invitations, answered, sender, signer_for(settings), programs)
-    responses.register(pipe, invitations, answered, programs)
+    responses.register(pipe, invitations, answered, programs, directory.systemic)
     cases.register(pipe, directory)
+    systemic.register(pipe, directory)
     notify.register(pipe, directory, sender)
     watchdog.register(pipe, settings.stall_exit_seconds)
     return app

@@ -63,6 +63,19 @@ class Advocacy(StrictModel):
     cap: Duration = timedelta(days=90)
 
 
+class Systemic(StrictModel):
+    """The rolling detector of detractor-share spikes per team, queue, contact reason and theme."""
+
+    enabled: bool = True
+    dimensions: tuple[Literal["team", "queue", "contact_reason", "theme"], ...] = (
+        "team", "queue", "contact_reason", "theme")
+    window: Duration = timedelta(hours=1)
+    baseline: Duration = timedelta(days=7)
+    min_responses: int = Field(default=10, ge=1, description="answers needed in the window and in the baseline")
+    min_rise: float = Field(default=0.15, gt=0, le=1, description="detractor share points above the baseline")
+    z: float = Field(default=3.0, gt=0, description="two-proportion z-test threshold")
+
+
 class Directory(StrictModel):
     version: Literal[1] = 1
     people: tuple[Person, ...] = Field(min_length=1)
@@ -73,6 +86,7 @@ class Directory(StrictModel):
     passives: bool = Field(default=False, description="open a lighter follow-up case for passives too")
     chronic_critic: int = Field(default=3, ge=2, description="this many low scores in a row flag a chronic critic")
     advocacy: Advocacy = Advocacy()
+    systemic: Systemic = Systemic()
 
     @model_validator(mode="after")
     def _known_people(self) -> Directory:
@@ -111,6 +125,11 @@ class Directory(StrictModel):
         if level > 0 and self.sla.escalation is not None:
             return self.sla.escalation
         return self.sla.passive if category == "passive" else self.sla.detractor
+
+    def systemic_owner(self, dimension: str, value: str) -> str:
+        """A team's spike goes to its manager (else its lead); any other to the head."""
+        team = self.team(value) if dimension == "team" else None
+        return (team.manager or team.lead) if team else self.head
 
     def _resolve(self, owner: str, team_id: str | None) -> str | None:
         team = self.team(team_id)

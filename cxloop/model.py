@@ -346,7 +346,7 @@ class CaseEvent(Record):
 @dataclass(frozen=True)
 class CaseEscalation(Record):
     contract: ClassVar[str] = "case-escalation"
-    optional_ids: ClassVar[frozenset[str]] = frozenset({"team_id"})
+    optional_ids: ClassVar[frozenset[str]] = frozenset({"team_id", "customer_id", "previous_owner_id"})
 
     escalation_id: str
     case_id: str
@@ -361,6 +361,7 @@ class CaseEscalation(Record):
     team_id: str | None = None
     queue: str | None = None
     contact_reason: str | None = None
+    theme: str | None = None
     detail: str = ""
 
 

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 INTERNAL = ("interactions-by-customer", "answers-by-customer", "triggers-ticks", "dispatch-ticks",
-            "alerts-by-customer", "case-updates-by-customer", "cases-ticks", "notify-ticks")
+            "alerts-by-customer", "case-updates-by-customer", "cases-ticks", "notify-ticks", "scores-by-dimension")
 
 
 

@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS {db}.case_escalations
     team_id Nullable(String),
     queue Nullable(String),
     contact_reason Nullable(String),
+    theme Nullable(String),
     detail String
 )
 ENGINE = ReplacingMergeTree

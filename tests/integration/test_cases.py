@@ -267,3 +267,34 @@ def test_failing_webhook_is_retried_and_holds_up_no_other_case(
         assert bodies == {f"{case_id_for(first)}.1"}, "the same notification each time"
     finally:
         worker.stop()
+
+
+def test_a_teams_detractor_spike_raises_a_systemic_escalation_to_its_manager(
+    settings: Settings, topics: Settings, recorder: WebhookRecorder
+) -> None:
+    configured = with_directory(settings, recorder, sla="1h")
+    path = configured.directory_file
+    assert path is not None
+    path.write_text(path.read_text() + "systemic: {window: 30s, baseline: 10m, min_responses: 5, min_rise: 0.3, "
+                                       "z: 2.0, dimensions: [team]}\n")
+    worker = start_worker(configured)
+    escalations = TopicReader(configured, "case-escalation")
+    try:
+        surveys = [surveyed(configured, f"call-s{n}", f"cust-s{n}") for n in range(21)]
+        now = datetime.now(timezone.utc)
+        # A quiet baseline: 15 answers over the last minutes, one detractor; then 6 answers now, 5 detractors.
+        for n, sid in enumerate(surveys[:15]):
+            at = now - timedelta(minutes=5) + timedelta(seconds=15 * n)
+            response = SurveyResponse(survey_id=sid, score=3 if n == 7 else 9, source="web_form", responded_at=at)
+            publish_record(configured, "survey-response", sid, response.to_record())
+        for n, sid in enumerate(surveys[15:]):
+            answer(configured, sid, 10 if n == 0 else 2)
+        spike = escalations.wait_for(lambda e: e["kind"] == "systemic", timeout=60)[0]
+        assert (spike["case_id"], spike["team_id"], spike["owner_id"]) == (
+            "systemic:team=team-north", "team-north", "omar")
+        # Raised as soon as the window holds min_responses answers: the promoter and the first four detractors.
+        assert "80% (4/5)" in spike["detail"] and "7% (1/15)" in spike["detail"]
+        assert len([e for e in escalations.poll() if e["kind"] == "systemic"]) == 1
+    finally:
+        escalations.close()
+        worker.stop()
