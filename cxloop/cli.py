@@ -78,6 +78,37 @@ def _summary(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def _cases(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from cxloop.case_figures import case_figures, case_rows
+    from cxloop.clock import SystemClock
+    from sinks.clickhouse import open_clickhouse
+
+    clickhouse = open_clickhouse(settings)
+    try:
+        figures = [f.as_dict() for f in case_figures(case_rows(clickhouse), args.by, SystemClock().now())]
+    finally:
+        clickhouse.close()
+    if args.format == "json":
+        print(json.dumps(figures, indent=2))
+        return 0
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0%}"
+
+    def hours(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f}h"
+
+    print(f"{args.by:<16} {'cases':>5} {'closed':>7} {'to contact':>11} {'SLA met':>8} {'recovered':>10}  outcomes")
+    for f in figures:
+        outcomes = ", ".join(f"{k}={n}" for k, n in sorted(f["outcomes"].items())) or "-"
+        print(f"{f['group']:<16} {f['cases']:>5} {pct(f['closure_rate']):>7} "
+              f"{hours(f['median_hours_to_contact']):>11} {pct(f['sla_compliance']):>8} "
+              f"{f['recovered']:>4}/{f['answered_again']:<5}  {outcomes}")
+    return 0
+
+
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from cxloop.demo import run_demo
 
@@ -93,11 +124,14 @@ def _kafka(_settings: Settings, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cxloop", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("worker", help="run the stream worker (triggers, dispatch, responses)")
+    commands.add_parser("worker", help="run the stream worker (triggers, dispatch, responses, cases, notify)")
     commands.add_parser("web", help="run the survey web tier")
     commands.add_parser("sink", help="land fact topics in ClickHouse")
     commands.add_parser("topics", help="create the topics")
     commands.add_parser("summary", help="print headline figures from ClickHouse")
+    cases = commands.add_parser("cases", help="follow-up figures per owner or team from ClickHouse")
+    cases.add_argument("--by", choices=["owner", "team"], default="owner")
+    cases.add_argument("--format", choices=["table", "json"], default="table")
     demo = commands.add_parser("demo", help="the whole loop on a local broker with synthetic traffic")
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)")
     demo.add_argument("--rate", type=float, default=4.0, help="interactions per second")
@@ -112,8 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers = {
-        "worker": _worker, "web": _web, "sink": _sink, "topics": _topics, "summary": _summary, "demo": _demo,
-        "kafka": _kafka,
+        "worker": _worker, "web": _web, "sink": _sink, "topics": _topics, "summary": _summary, "cases": _cases,
+        "demo": _demo, "kafka": _kafka,
     }
     try:
         return handlers[args.command](settings, args)

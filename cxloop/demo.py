@@ -22,7 +22,10 @@ from typing import IO
 from confluent_kafka import Consumer
 
 from agents.watchdog import STALLED_EXIT_CODE
+from cxloop.case_figures import case_figures, case_rows
+from cxloop.clock import SystemClock
 from cxloop.codec import Codec
+from cxloop.directory import DEMO_DIRECTORY
 from cxloop.local_kafka import LocalKafka
 from cxloop.programs import DEMO_PROGRAMS
 from cxloop.reports import decision_counts, fact_counts, score_summary
@@ -45,6 +48,7 @@ class AlertWatcher(threading.Thread):
     def __init__(self, settings: Settings, show: int = 5) -> None:
         super().__init__(name="alert-watcher", daemon=True)
         self.count = 0
+        self._seen: set[str] = set()
         self._show = show
         self._running = threading.Event()
         self._running.set()
@@ -62,16 +66,23 @@ class AlertWatcher(threading.Thread):
             if message is None or message.error():
                 continue
             alert = codec.decode("detractor-alert", message.value())
+            if alert["alert_id"] in self._seen:
+                continue  # re-raised with its comment
+            self._seen.add(alert["alert_id"])
             self.count += 1
             if self.count <= self._show:
                 print(f"  ALERT {alert['priority']:>6}: {alert['metric'].upper()} {alert['score']} from "
                       f"{alert['customer_id']} after {alert['interaction_channel']} with "
                       f"{alert['agent_id'] or 'bot'} ({alert['team_id'] or '-'}), reason "
-                      f"{alert['contact_reason']}", flush=True)
+                      f"{alert['contact_reason']} -> case {alert['case_id']} for {alert['owner_id']}", flush=True)
         self._consumer.close()
 
     def stop(self) -> None:
         self._running.clear()
+
+
+class ServiceFailed(RuntimeError):
+    """A service of the demo exited (other than the watchdog's restart code)."""
 
 
 def _spawn(command: str, env: dict[str, str], log: IO[bytes]) -> subprocess.Popen[bytes]:
@@ -106,12 +117,13 @@ def run_demo(base: Settings, duration: float | None, rate: float) -> int:
     settings = base.model_copy(update={
         "kafka_bootstrap": bootstrap, "data_dir": data, "web_port": web_port,
         "public_url": f"http://127.0.0.1:{web_port}", "topic_partitions": min(base.topic_partitions, 2),
-        "programs_file": base.programs_file or DEMO_PROGRAMS,
+        "programs_file": base.programs_file or DEMO_PROGRAMS, "directory_file": base.directory_file or DEMO_DIRECTORY,
     })
     env = {**os.environ, "CXLOOP_KAFKA_BOOTSTRAP": bootstrap, "CXLOOP_DATA_DIR": str(data),
            "CXLOOP_WEB_PORT": str(web_port), "CXLOOP_PUBLIC_URL": settings.public_url,
            "CXLOOP_TOPIC_PARTITIONS": str(settings.topic_partitions),
-           "CXLOOP_PROGRAMS_FILE": str(settings.programs_file)}
+           "CXLOOP_PROGRAMS_FILE": str(settings.programs_file),
+           "CXLOOP_DIRECTORY_FILE": str(settings.directory_file)}
     ensure_topics(settings)
     logs = open(data / "services.log", "ab")  # noqa: SIM115 - closed in finally
     children = {"worker": _spawn("worker", env, logs), "web": _spawn("web", env, logs)}
@@ -121,6 +133,9 @@ def run_demo(base: Settings, duration: float | None, rate: float) -> int:
         if children["worker"].poll() == STALLED_EXIT_CODE:
             print("  worker stalled and exited (70): restarting it", flush=True)
             children["worker"] = _spawn("worker", env, logs)
+        for name, child in children.items():
+            if child.poll() is not None:
+                raise ServiceFailed(f"the {name} exited with code {child.returncode}; see {data / 'services.log'}")
 
     clickhouse = open_clickhouse(settings)
     lander = Lander(settings, clickhouse, Codec())
@@ -137,10 +152,13 @@ cxloop demo is running (Ctrl-C to stop)
   ClickHouse       {settings.clickhouse_url or f'embedded chdb at {settings.chdb_dir}'}
   service logs     {data / 'services.log'}
 """, flush=True)
+    failed: ServiceFailed | None = None
     try:
         asyncio.run(_drive(settings, clickhouse, alerts, duration, rate, supervise))
     except KeyboardInterrupt:
         pass
+    except ServiceFailed as exc:
+        failed = exc
     finally:
         print("\nStopping ...", flush=True)
         for child in reversed(list(children.values())):
@@ -154,7 +172,11 @@ cxloop demo is running (Ctrl-C to stop)
         logs.close()
         if kafka is not None:
             kafka.stop()
-        print("Stopped cleanly.", flush=True)
+        if failed is None:
+            print("Stopped cleanly.", flush=True)
+    if failed is not None:
+        print(f"cxloop demo: {failed}", file=sys.stderr, flush=True)
+        return 1
     return 0
 
 
@@ -179,15 +201,22 @@ async def _drive(
             await asyncio.to_thread(_print_status, clickhouse, alerts, settings)
     counts = await traffic
     print(f"Traffic: {counts['interactions']} interactions published, {counts['answered']} email surveys answered, "
-          f"{counts['gateway_replies']} SMS, WhatsApp, IVR and chat replies.")
+          f"{counts['gateway_replies']} SMS, WhatsApp, IVR and chat replies, {counts['case_updates']} case updates.")
 
 
 def _print_status(clickhouse: object, alerts: AlertWatcher, settings: Settings) -> None:
-    emails = len(list(settings.outbox.glob("*.eml"))) if settings.outbox.exists() else 0
+    mail = [p.name for p in settings.outbox.glob("*.eml")] if settings.outbox.exists() else []
+    notices = sum(name.endswith(".case.eml") for name in mail)
     counts = fact_counts(clickhouse)  # type: ignore[arg-type]
-    print(f"  outbox: {emails} survey emails | detractor alerts seen: {alerts.count} | ClickHouse rows: "
+    print(f"  outbox: {len(mail) - notices} survey emails, {notices} case notices to owners | detractor alerts seen: "
+          f"{alerts.count} | ClickHouse rows: "
           + ", ".join(f"{t}={n}" for t, n in counts.items()), flush=True)
     decisions = decision_counts(clickhouse)  # type: ignore[arg-type]
     print("  decisions: " + ", ".join(f"{outcome}={n}" for outcome, n in decisions.items()), flush=True)
     for line in score_summary(clickhouse):  # type: ignore[arg-type]
         print(f"  {line.headline}", flush=True)
+    teams = case_figures(case_rows(clickhouse), "team", SystemClock().now())  # type: ignore[arg-type]
+    if teams:
+        print("  follow-up: " + "; ".join(
+            f"{f.group} {f.cases} cases, {f.closed} closed, SLA met {f.sla_met}/{f.sla_met + f.sla_breached}, "
+            f"recovered {f.recovered}/{f.answered_again}" for f in teams), flush=True)

@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 from cxloop.programs import Duration, StrictModel, load_validated
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent / "default_directory.yaml"
+DEMO_DIRECTORY = Path(__file__).resolve().parent / "demo_directory.yaml"
 Role = Literal["team_lead", "team_manager", "head"]
 
 

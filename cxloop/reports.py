@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cxloop import metrics
+from cxloop.facts import FACT_TABLES
 from sinks.clickhouse import ClickHouse
 
 
@@ -53,7 +54,7 @@ def decision_counts(clickhouse: ClickHouse) -> dict[str, int]:
 
 
 def fact_counts(clickhouse: ClickHouse) -> dict[str, int]:
-    tables = ["interactions", "survey_decisions", "survey_invitations", "survey_scored", "detractor_alerts"]
+    tables = list(FACT_TABLES.values())
     sql = " UNION ALL ".join(
         f"SELECT '{t}' AS t, count() AS n FROM {clickhouse.database}.{t} FINAL" for t in tables
     )

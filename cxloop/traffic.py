@@ -25,7 +25,7 @@ from confluent_kafka import Consumer
 from cxloop.clock import Clock, SystemClock
 from cxloop.codec import Codec
 from cxloop.decisions import TriggerRules
-from cxloop.model import Interaction, SurveyResponse
+from cxloop.model import CaseUpdate, Interaction, SurveyResponse
 from cxloop.producer import AsyncProducer
 from cxloop.programs import DEFAULT_PROGRAMS, GATEWAY_CHANNELS, load_programs
 from cxloop.scoring import SCALES
@@ -168,6 +168,58 @@ def gateway_consumer(settings: Settings) -> Consumer:
     return consumer
 
 
+OUTCOMES = {"product_issue": "bug_reported", "process": "refund_issued", "agent_behaviour": "apology_and_coaching",
+            "expectation_gap": "explained"}
+
+
+class OwnerDesk:
+    """The case owners, working the cases the demo's detractors open: most are contacted within a minute or two and
+    resolved with an outcome and a root cause, some customers cannot be reached, some cases are left to escalate."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.planned: list[tuple[datetime, CaseUpdate]] = []
+
+    def plan(self, event: dict, now: datetime) -> None:
+        if event["event"] != "opened":
+            return
+        draw = self.rng.random()
+        if draw < 0.2:
+            return  # nobody gets to it: it escalates
+        contact = now + timedelta(seconds=self.rng.uniform(10, 120))
+
+        def step(at: datetime, status: str, **fields: str) -> tuple[datetime, CaseUpdate]:
+            return at, CaseUpdate(case_id=event["case_id"], customer_id=event["customer_id"],
+                                  actor=event["owner_id"], updated_at=at, status=status, **fields)
+
+        if draw < 0.3:
+            self.planned.append(step(contact, "unreachable", note="three attempts, no answer"))
+            return
+        cause = self.rng.choice(list(OUTCOMES))
+        self.planned += [step(contact, "contacted"),
+                         step(contact + timedelta(seconds=self.rng.uniform(5, 60)), "resolved",
+                              outcome=OUTCOMES[cause], root_cause=cause)]
+
+    def due(self, now: datetime) -> list[CaseUpdate]:
+        ready = sorted((p for p in self.planned if p[0] <= now), key=lambda p: p[0])
+        self.planned = [p for p in self.planned if p[0] > now]
+        return [update for _, update in ready]
+
+
+async def work_cases(settings: Settings, desk: OwnerDesk, producer: AsyncProducer, consumer: Consumer,
+                     codec: Codec, clock: Clock) -> int:
+    """Plan the owners' work on newly opened cases and publish the updates that are due; returns how many."""
+    now = clock.now()
+    for message in consumer.consume(200, timeout=0):
+        if not message.error():
+            desk.plan(codec.decode("case-event", message.value()), now)
+    updates = desk.due(now)
+    for update in updates:
+        await producer.send(settings.topic(update.contract), update.customer_id.encode(),
+                            codec.encode(update.contract, update.to_record()))
+    return len(updates)
+
+
 def score_links(eml: bytes) -> tuple[str, dict[int, str]]:
     """The survey id and the one-click score links of an outbox email."""
     message = email.message_from_bytes(eml, policy=email.policy.default)
@@ -190,11 +242,15 @@ async def run_traffic(
     centre = ContactCentre(seed, rules=TriggerRules(load_programs(settings.programs_file or DEFAULT_PROGRAMS)))
     codec = Codec()
     producer = AsyncProducer(settings)
-    counts = {"interactions": 0, "answered": 0, "gateway_replies": 0}
+    counts = {"interactions": 0, "answered": 0, "gateway_replies": 0, "case_updates": 0}
     seen: set[Path] = set()
     topic = settings.topic("interaction-completed")
     customers = GatewayCustomers(centre, answer_share)
     consumer = gateway_consumer(settings)
+    desk, cases = OwnerDesk(centre.rng), Consumer({
+        "bootstrap.servers": settings.kafka_bootstrap, "group.id": f"{settings.app_id}-demo-owners",
+        "auto.offset.reset": "earliest"})
+    cases.subscribe([settings.topic("case-event")])
     try:
         async with aiohttp.ClientSession() as http:
             while not stop.is_set():
@@ -205,9 +261,11 @@ async def run_traffic(
                 counts["answered"] += await _answer_new_emails(settings.outbox, seen, centre, http, answer_share)
                 counts["gateway_replies"] += await answer_gateway_messages(settings, customers, producer, consumer,
                                                                            codec, clock)
+                counts["case_updates"] += await work_cases(settings, desk, producer, cases, codec, clock)
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=1 / rate)
     finally:
+        cases.close()
         consumer.close()
         producer.close()
     return counts
