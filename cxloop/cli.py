@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 
 from cxloop.programs import ProgramError
 from cxloop.settings import ConfigError, Settings, load_settings
@@ -45,11 +46,19 @@ def _sink(settings: Settings, _args: argparse.Namespace) -> int:
     ensure_topics(settings)
     clickhouse = open_clickhouse(settings)
     lander = Lander(settings, clickhouse, codec_for(settings))
+    dashboard = None
+    if settings.dashboard_enabled:
+        from cxloop.dashboard import DashboardServer
+
+        dashboard = DashboardServer(clickhouse, settings.web_host, settings.dashboard_port).start()
+        print(f"cxloop dashboard: {dashboard.url}", flush=True)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: lander.stop())
     try:
         lander.run()
     finally:
+        if dashboard is not None:
+            dashboard.stop()
         clickhouse.close()
     return 0
 
@@ -73,6 +82,34 @@ def _summary(settings: Settings, _args: argparse.Namespace) -> int:
         print("decisions: " + ", ".join(f"{o}={n}" for o, n in decision_counts(clickhouse).items()))
         for line in score_summary(clickhouse):
             print(line.headline)
+    finally:
+        clickhouse.close()
+    return 0
+
+
+def _since(value: str | None) -> datetime | None:
+    """--since 24h / 7d (back from now) or an ISO date-time."""
+    from cxloop.clock import SystemClock, utc
+    from cxloop.programs import parse_duration
+
+    if not value:
+        return None
+    try:
+        return SystemClock().now() - parse_duration(value)
+    except ValueError:
+        try:
+            return utc(datetime.fromisoformat(value))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--since: expected 24h, 7d or an ISO date-time, got {value!r}") from None
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from cxloop.reports import render_report
+    from sinks.clickhouse import open_clickhouse
+
+    clickhouse = open_clickhouse(settings)
+    try:
+        print(render_report(clickhouse, args.by, args.since, args.format))
     finally:
         clickhouse.close()
     return 0
@@ -129,6 +166,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("sink", help="land fact topics in ClickHouse")
     commands.add_parser("topics", help="create the topics")
     commands.add_parser("summary", help="print headline figures from ClickHouse")
+    report = commands.add_parser("report", help="NPS, CSAT and CES with intervals per group, from ClickHouse")
+    report.add_argument("--by", choices=["agent", "team", "channel", "contact_reason", "program", "queue"],
+                        default="team")
+    report.add_argument("--since", type=_since, default=None, help="24h, 7d, or an ISO date-time")
+    report.add_argument("--format", choices=["table", "json", "csv"], default="table")
     cases = commands.add_parser("cases", help="follow-up figures per owner or team from ClickHouse")
     cases.add_argument("--by", choices=["owner", "team"], default="owner")
     cases.add_argument("--format", choices=["table", "json"], default="table")
@@ -146,8 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers = {
-        "worker": _worker, "web": _web, "sink": _sink, "topics": _topics, "summary": _summary, "cases": _cases,
-        "demo": _demo, "kafka": _kafka,
+        "worker": _worker, "web": _web, "sink": _sink, "topics": _topics, "summary": _summary, "report": _report,
+        "cases": _cases, "demo": _demo, "kafka": _kafka,
     }
     try:
         return handlers[args.command](settings, args)

@@ -25,6 +25,7 @@ from agents.watchdog import STALLED_EXIT_CODE
 from cxloop.case_figures import case_figures, case_rows
 from cxloop.clock import SystemClock
 from cxloop.codec import Codec
+from cxloop.dashboard import DashboardServer
 from cxloop.directory import DEMO_DIRECTORY
 from cxloop.local_kafka import LocalKafka
 from cxloop.programs import DEMO_PROGRAMS
@@ -143,6 +144,7 @@ def run_demo(base: Settings, duration: float | None, rate: float) -> int:
     alerts = AlertWatcher(settings)
     lander_thread.start()
     alerts.start()
+    dashboard = DashboardServer(clickhouse, "127.0.0.1", 0).start()
     print(f"""
 cxloop demo is running (Ctrl-C to stop)
   Kafka            {bootstrap}
@@ -150,6 +152,7 @@ cxloop demo is running (Ctrl-C to stop)
   outbox (emails)  {settings.outbox}
   detractor alerts topic '{settings.topic('detractor-alert')}'
   ClickHouse       {settings.clickhouse_url or f'embedded chdb at {settings.chdb_dir}'}
+  live dashboard   {dashboard.url}
   service logs     {data / 'services.log'}
 """, flush=True)
     failed: ServiceFailed | None = None
@@ -165,6 +168,7 @@ cxloop demo is running (Ctrl-C to stop)
             _stop_child(child)
         lander.stop()
         lander_thread.join(30)
+        dashboard.stop()
         alerts.stop()
         alerts.join(5)
         _print_status(clickhouse, alerts, settings)

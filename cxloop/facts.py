@@ -14,6 +14,7 @@ FACT_TABLES: dict[str, str] = {
     "detractor-alert": "detractor_alerts",
     "case-event": "case_events",
     "case-escalation": "case_escalations",
+    "survey-delivery": "survey_delivery",
 }
 
 
@@ -25,7 +26,8 @@ def pseudonym(key: bytes, customer_id: str) -> str:
 def fact_row(record: dict[str, Any], columns: list[str], pseudonym_key: bytes) -> dict[str, Any]:
     """Project a decoded record onto a table's columns; email and phone never reach a column."""
     source = {k: v for k, v in record.items() if k not in ("customer_email", "customer_phone", "customer_id")}
-    source["customer_key"] = pseudonym(pseudonym_key, record["customer_id"])
+    customer = record.get("customer_id")
+    source["customer_key"] = pseudonym(pseudonym_key, customer) if customer else ""  # e.g. a delivery event without
     source.setdefault("locale", record.get("customer_locale", "en"))
     missing = [c for c in columns if c not in source]
     if missing:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from dataclasses import dataclass
+from datetime import datetime
 
-from cxloop import metrics
+from cxloop import figures
 from cxloop.facts import FACT_TABLES
 from sinks.clickhouse import ClickHouse
 
@@ -17,31 +21,7 @@ class MetricSummary:
 
 
 def score_summary(clickhouse: ClickHouse) -> list[MetricSummary]:
-    rows = clickhouse.query(
-        f"""
-        SELECT metric,
-               count() AS n,
-               countIf(category = 'promoter') AS promoters,
-               countIf(category = 'passive') AS passives,
-               countIf(category = 'detractor') AS detractors,
-               countIf(metric = 'csat' AND score >= 4 OR metric = 'ces' AND score >= 5) AS top_box,
-               sum(score) AS score_sum
-        FROM {clickhouse.database}.survey_scored FINAL
-        GROUP BY metric ORDER BY metric
-        """
-    )
-    summaries = []
-    for row in rows:
-        metric, n = row["metric"], int(row["n"])
-        if metric == "nps":
-            f = metrics.nps(int(row["promoters"]), int(row["passives"]), int(row["detractors"]))
-            headline = f"NPS {f.nps:+.1f} (95% CI {f.low:+.1f}..{f.high:+.1f}, n={f.n})"
-        else:
-            s = metrics.share(int(row["top_box"]), n, float(row["score_sum"]))
-            label = "CSAT top-2-box" if metric == "csat" else "CES % easy (5-7)"
-            headline = f"{label} {s.share:.1f}% (95% CI {s.low:.1f}..{s.high:.1f}, mean {s.mean:.2f}, n={n})"
-        summaries.append(MetricSummary(metric, n, headline))
-    return summaries
+    return [MetricSummary(f.metric, f.n, f.headline) for f in figures.score_figures(clickhouse)]
 
 
 def decision_counts(clickhouse: ClickHouse) -> dict[str, int]:
@@ -60,3 +40,22 @@ def fact_counts(clickhouse: ClickHouse) -> dict[str, int]:
     )
     counts = {row["t"]: int(row["n"]) for row in clickhouse.query(sql)}
     return {t: counts[t] for t in tables}
+
+
+def render_report(clickhouse: ClickHouse, by: str, since: datetime | None, fmt: str) -> str:
+    """`cxloop report`: NPS, CSAT and CES per group, ranked on the interval's lower bound, as table, json or csv."""
+    rows = [f.as_dict() for f in figures.ranked(figures.score_figures(clickhouse, by, since))]
+    if fmt == "json":
+        return json.dumps(rows, indent=2)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=["group", "metric", "n", "value", "low", "high", "mean", "low_n"],
+                                extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue().rstrip("\n")
+    lines = [f"{by:<20} {'metric':<6} {'n':>5}  figure"]
+    lines += [f"{r['group']:<20} {r['metric']:<6} {r['n']:>5}  {r['headline']}{'  (low n)' if r['low_n'] else ''}"
+              for r in rows]
+    return "\n".join(lines)
+

@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     pseudonym_key: SecretStr = Field(SecretStr("cxloop-development-pseudonym-key"))
     sink_batch_size: int = Field(500, ge=1)
     sink_flush_seconds: float = Field(1.0, gt=0)
+    dashboard_port: int = Field(8081, ge=0, le=65535, description="The sink serves /dashboard here; 0: any free port")
+    dashboard_enabled: bool = True
 
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 

@@ -70,7 +70,7 @@ def play(plan: Plan) -> list[dict]:
         interaction_channel="voice", team_id=plan.team, agent_id="agent-x",
     )
     events = on_alert(state, alert, DIRECTORY, at(plan.opened_h)).events
-    timeline: list[tuple[float, str]] = sorted(plan.steps + ((plan.escalate_at_h, "due"),)
+    timeline: list[tuple[float, str]] = sorted((*plan.steps, (plan.escalate_at_h, "due"))
                                                if plan.escalate_at_h else plan.steps)
     for hours, step in timeline:
         if step == "due":

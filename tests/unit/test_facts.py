@@ -11,6 +11,7 @@ import pytest
 
 from cxloop.codec import SCHEMAS_DIR
 from cxloop.facts import FACT_TABLES, fact_row, pseudonym
+from cxloop.model import SurveyDelivery
 from cxloop.surveys import alert_draft, score
 from tests.unit.sample_records import (
     DECIDED_AT,
@@ -39,7 +40,10 @@ def record_of(contract: str) -> dict[str, Any]:
     alert = alert_draft(scored, invitation, DECIDED_AT + timedelta(hours=2))
     assert alert is not None
     _, case_event, escalation = case_records(alert.to_record())
+    delivery = SurveyDelivery(survey_id=invitation.survey_id, event="bounce", provider="sendgrid",
+                              provider_event_id="ev-1", occurred_at=DECIDED_AT, customer_id="cust-00042")
     return {
+        "survey-delivery": delivery.to_record(),
         "case-event": case_event,
         "case-escalation": escalation,
         "interaction-completed": interaction().to_record(),
@@ -114,3 +118,9 @@ def test_locale_column_comes_from_the_customer_locale() -> None:
 def test_record_locale_wins_over_the_customer_locale() -> None:
     row = fact_row(invitation_for("csat").to_record() | {"locale": "de"}, ["locale"], KEY)
     assert row == {"locale": "de"}
+
+
+def test_a_delivery_event_without_a_customer_lands_with_an_empty_key() -> None:
+    record = SurveyDelivery(survey_id="sv_1", event="delivered", provider="sms-gateway", provider_event_id="m-1",
+                            occurred_at=DECIDED_AT).to_record()
+    assert fact_row(record, table_columns("survey_delivery"), KEY)["customer_key"] == ""
