@@ -24,6 +24,24 @@ WORDS = {
            "send": "Enviar", "received": "Gracias, hemos recibido su comentario.",
            "skip": "Ya puede cerrar esta página."},
 }
+NOTICES = {
+    # key -> language -> (title, message); {reason} and {max} are filled in.
+    "closed": {"en": ("This survey has closed", "Thank you for your time; this survey is no longer open."),
+               "es": ("Esta encuesta ha terminado", "Gracias por su tiempo; esta encuesta ya no está abierta.")},
+    "invalid_link": {"en": ("Link not valid", "This survey link is not valid ({reason})."),
+                     "es": ("Enlace no válido", "Este enlace de encuesta no es válido ({reason}).")},
+    "invalid_score": {"en": ("Score not valid", "{reason}"), "es": ("Puntuación no válida", "{reason}")},
+    "too_long": {"en": ("Comment too long", "Please keep the comment under {max} characters."),
+                 "es": ("Comentario demasiado largo", "Escriba menos de {max} caracteres, por favor.")},
+    "retry": {"en": ("One moment", "We could not save your answer yet; this page retries by itself."),
+              "es": ("Un momento", "Aún no pudimos guardar su respuesta; esta página lo reintentará sola.")},
+    "unsubscribe": {"en": ("Stop receiving surveys?", "Stop sending me surveys"),
+                    "es": ("¿Dejar de recibir encuestas?", "No enviarme más encuestas")},
+    "unsubscribed": {"en": ("You will not receive more surveys", "Your choice has been saved. Thank you."),
+                     "es": ("No recibirá más encuestas", "Hemos guardado su elección. Gracias.")},
+    "no_recipient": {"en": ("Link not valid", "This link does not name a recipient."),
+                     "es": ("Enlace no válido", "Este enlace no indica un destinatario.")},
+}
 MAX_COMMENT = 2000
 STYLE = (
     "body{font:18px/1.5 system-ui,sans-serif;max-width:34rem;margin:1.5rem auto;padding:0 1rem;color:#111;"
@@ -75,6 +93,18 @@ def follow_up_page(action: str, score: int, probe: str, locale: str) -> str:
         f'<button type="submit">{html.escape(words["send"])}</button></form>'
     )
     return page(words["thanks"], form, lang)
+
+
+def notice(key: str, locale: str, **fill: object) -> tuple[str, str, str]:
+    """(language, title, message) of a notice page in the customer's language."""
+    lang = language(locale)
+    title, message = NOTICES[key][lang]
+    return lang, title, message.format(**fill)
+
+
+def normalize_comment(text: str) -> str:
+    """Browsers send line breaks as CRLF but count them as one character against maxlength: count them as one."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def thanks_page(locale: str) -> str:

@@ -19,7 +19,11 @@ class InvalidToken(ValueError):
 
 
 class ExpiredToken(InvalidToken):
-    pass
+    """Genuine but past its expiry; `token` is its content (its locale picks the language of the closed page)."""
+
+    def __init__(self, message: str, token: SurveyToken | None = None) -> None:
+        super().__init__(message)
+        self.token = token
 
 
 @dataclass(frozen=True)
@@ -92,5 +96,5 @@ class TokenSigner:
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidToken("malformed survey link") from exc
         if now >= token.expires_at and not allow_expired:
-            raise ExpiredToken("this survey has expired")
+            raise ExpiredToken("this survey has expired", token)
         return token

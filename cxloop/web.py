@@ -25,17 +25,38 @@ from cxloop.programs import SurveyPrograms
 from cxloop.scoring import SCALES, Metric, ScoreOutOfRange, check_score
 from cxloop.settings import Settings
 from cxloop.survey_email import question_texts
-from cxloop.survey_page import MAX_COMMENT, follow_up_page, page, probe_for, question_page, thanks_page
+from cxloop.survey_page import (
+    MAX_COMMENT,
+    follow_up_page,
+    normalize_comment,
+    notice,
+    page,
+    probe_for,
+    question_page,
+    thanks_page,
+)
 from cxloop.tokens import ExpiredToken, InvalidToken, TokenSigner
 
 log = logging.getLogger(__name__)
 PRODUCER = web.AppKey("producer", AsyncProducer)
 
 
-def _page(title: str, message: str, status: int = 200, retry_seconds: int | None = None) -> web.Response:
-    body = page(title, f"<p>{html.escape(message)}</p>", retry_seconds=retry_seconds)
+def _page(key: str, locale: str, status: int = 200, retry_seconds: int | None = None, **fill: object
+          ) -> web.Response:
+    """A notice page (closed survey, bad link, retry, ...) in the customer's language."""
+    lang, title, message = notice(key, locale, **fill)
+    body = page(title, f"<p>{html.escape(message)}</p>", lang, retry_seconds=retry_seconds)
     headers = {"Retry-After": str(retry_seconds)} if retry_seconds else None
     return web.Response(text=body, status=status, content_type="text/html", headers=headers)
+
+
+def _reader_locale(request: web.Request) -> str:
+    """For links whose signed locale cannot be trusted (forged, malformed): the browser's language."""
+    return request.headers.get("Accept-Language", "en").split(",")[0].strip() or "en"
+
+
+def _closed(exc: ExpiredToken, request: web.Request) -> web.Response:
+    return _page("closed", exc.token.locale if exc.token else _reader_locale(request), 410)
 
 
 def create_web_app(
@@ -54,17 +75,17 @@ def create_web_app(
         """Validate, publish, and answer only once Kafka acknowledged: 200, or 503 and the page retries."""
         try:
             token = signer.verify(request.match_info["token"], clock.now())
-        except ExpiredToken:
-            return _page("This survey has closed", "Thank you for your time; this survey is no longer open.", 410)
+        except ExpiredToken as exc:
+            return _closed(exc, request)
         except InvalidToken as exc:
-            return _page("Link not valid", f"This survey link is not valid ({exc}).", 403)
+            return _page("invalid_link", _reader_locale(request), 403, reason=exc)
         try:
             score = check_score(token.metric, int(raw_score))
         except (ValueError, ScoreOutOfRange) as exc:
             reason = exc if isinstance(exc, ScoreOutOfRange) else f"score must be a whole number, got {raw_score!r}"
-            return _page("Score not valid", str(reason), 400)
+            return _page("invalid_score", token.locale, 400, reason=reason)
         if comment is not None and len(comment) > MAX_COMMENT:
-            return _page("Comment too long", f"Please keep the comment under {MAX_COMMENT} characters.", 400)
+            return _page("too_long", token.locale, 400, max=MAX_COMMENT)
         response = SurveyResponse(survey_id=token.survey_id, score=score, source=source, responded_at=clock.now(),
                                   comment=comment)
         value = codec.encode(response.contract, response.to_record())
@@ -72,7 +93,7 @@ def create_web_app(
             await request.app[PRODUCER].send(topic, token.survey_id.encode(), value)
         except DeliveryFailed as exc:
             log.warning("response for %s not acknowledged: %s", token.survey_id, exc)
-            return _page("One moment", "We could not save your answer yet; this page retries by itself.", 503, 5)
+            return _page("retry", token.locale, 503, 5)
         if comment is not None:
             return web.Response(text=thanks_page(token.locale), content_type="text/html")
         program = programs.by_id(token.program_id) if programs and token.program_id else None
@@ -88,12 +109,12 @@ def create_web_app(
         """The survey link of an SMS, WhatsApp or chat message: the question first, nothing recorded yet."""
         try:
             token = signer.verify(request.match_info["token"], clock.now())
-        except ExpiredToken:
-            return _page("This survey has closed", "Thank you for your time; this survey is no longer open.", 410)
+        except ExpiredToken as exc:
+            return _closed(exc, request)
         except InvalidToken as exc:
-            return _page("Link not valid", f"This survey link is not valid ({exc}).", 403)
+            return _page("invalid_link", _reader_locale(request), 403, reason=exc)
         if token.metric not in SCALES:
-            return _page("Link not valid", f"This survey link names an unknown metric {token.metric!r}.", 400)
+            return _page("invalid_link", token.locale, 400, reason=f"unknown metric {token.metric!r}")
         metric: Metric = token.metric
         program = programs.by_id(token.program_id) if programs and token.program_id else None
         _lang, text, low, high = question_texts(metric, token.locale, settings.company_name, program)
@@ -102,27 +123,28 @@ def create_web_app(
 
     async def record_comment(request: web.Request) -> web.Response:
         form = await request.post()
-        comment = str(form.get("comment", "")).strip()
+        comment = normalize_comment(str(form.get("comment", "")))
         return await answer(request, str(form.get("score", "")), comment or None, "web_form")
 
     async def unsubscribe_page(request: web.Request) -> web.Response:
         """A link scanner's GET changes nothing: the page asks the customer to confirm."""
         try:
-            signer.verify(request.match_info["token"], clock.now(), allow_expired=True)
+            token = signer.verify(request.match_info["token"], clock.now(), allow_expired=True)
         except InvalidToken as exc:
-            return _page("Link not valid", f"This link is not valid ({exc}).", 403)
+            return _page("invalid_link", _reader_locale(request), 403, reason=exc)
+        lang, title, button = notice("unsubscribe", token.locale)
         form = (f'<form method="post" action="{html.escape(request.path)}">'
-                '<button type="submit">Stop sending me surveys</button></form>')
-        return web.Response(text=page("Stop receiving surveys?", form), content_type="text/html")
+                f'<button type="submit">{html.escape(button)}</button></form>')
+        return web.Response(text=page(title, form, lang), content_type="text/html")
 
     async def unsubscribe(request: web.Request) -> web.Response:
         """The confirmation button and RFC 8058 one-click (mail clients) both land here."""
         try:
             token = signer.verify(request.match_info["token"], clock.now(), allow_expired=True)
         except InvalidToken as exc:
-            return _page("Link not valid", f"This link is not valid ({exc}).", 403)
+            return _page("invalid_link", _reader_locale(request), 403, reason=exc)
         if not token.customer_id:
-            return _page("Link not valid", "This link does not name a recipient.", 400)
+            return _page("no_recipient", token.locale, 400)
         change = ConsentChange(customer_id=token.customer_id, status="opted_out", changed_at=clock.now(),
                                reason="unsubscribe", source="survey-email")
         try:
@@ -130,8 +152,8 @@ def create_web_app(
                                              codec.encode(change.contract, change.to_record()))
         except DeliveryFailed as exc:
             log.warning("unsubscribe of survey %s not acknowledged: %s", token.survey_id, exc)
-            return _page("One moment", "We could not save this yet; this page retries by itself.", 503, 5)
-        return _page("You will not receive more surveys", "Your choice has been saved. Thank you.")
+            return _page("retry", token.locale, 503, 5)
+        return _page("unsubscribed", token.locale)
 
     async def sendgrid_events(request: web.Request) -> web.Response:
         """SendGrid's Event Webhook: verified, then every event on survey-delivery and the suppressing ones on

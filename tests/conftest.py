@@ -18,6 +18,13 @@ from tests.support import free_port
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/integration and tests/e2e talks to the real broker: `-m integration` selects it."""
+    for item in items:
+        if {"integration", "e2e"} & set(item.path.parts):
+            item.add_marker(pytest.mark.integration)
+
+
 def _docker_works() -> bool:
     if not shutil.which("docker"):
         return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
@@ -79,3 +80,38 @@ def test_link_without_a_score_shows_the_question_and_records_nothing(settings: S
     responses.wait_for(lambda r: r["survey_id"] == "sv_marker", timeout=10)
     assert [r["survey_id"] for r in responses.records] == ["sv_marker"], "showing the question records nothing"
     responses.close()
+
+
+def test_pages_speak_the_customers_language_even_when_the_link_has_expired(settings: Settings, web) -> None:
+    signer = signer_for(settings)
+    spanish = SurveyToken("sv_es", "csat", datetime.now(timezone.utc) + timedelta(days=1), locale="es-MX",
+                          customer_id="cust-es")
+    expired = SurveyToken("sv_es_old", "csat", datetime.now(timezone.utc) - timedelta(seconds=1), locale="es-MX")
+    status, body = get(link(settings, signer.sign(expired), 4))
+    assert status == 410 and '<html lang="es">' in body and "Esta encuesta ha terminado" in body
+    status, body = get(f"{settings.public_url}/unsubscribe/{signer.sign(spanish)}")
+    assert status == 200 and '<html lang="es">' in body and "No enviarme más encuestas" in body
+    status, body = get(link(settings, signer.sign(spanish), 9))
+    assert status == 400 and "Puntuación no válida" in body
+
+
+def test_a_comment_as_long_as_the_form_allows_is_kept_with_plain_line_breaks(settings: Settings, web) -> None:
+    """Browsers count a line break as one character against maxlength but send it as CRLF."""
+    token = a_token(settings, "sv_long")
+    lines = ["x" * 98] * 20
+    comment = "\r\n".join(lines)  # 19 CRLFs: 1979 characters as the form counts them, 1998 as sent
+    request = urllib.request.Request(f"{settings.public_url}/r/{token}",
+                                     data=urllib.parse.urlencode({"score": 2, "comment": comment}).encode())
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        assert reply.status == 200
+    too_long = urllib.request.Request(f"{settings.public_url}/r/{token}",
+                                      data=urllib.parse.urlencode({"score": 2, "comment": "y" * 2001}).encode())
+    try:
+        urllib.request.urlopen(too_long, timeout=30)
+        raise AssertionError("a comment over the limit was accepted")
+    except urllib.error.HTTPError as err:
+        assert err.code == 400
+    responses = TopicReader(settings, "survey-response")
+    stored = responses.wait_for(lambda r: r["survey_id"] == "sv_long" and r["comment"], timeout=10)[0]
+    responses.close()
+    assert stored["comment"] == "\n".join(lines)
