@@ -181,7 +181,7 @@ function render() {
   const cards = document.getElementById("headline"); cards.replaceChildren();
   for (const f of latest.headline) { const d = document.createElement("div"); d.className = "card";
     d.setAttribute("data-metric", f.metric); const big = document.createElement("div"); big.className = "big";
-    big.textContent = f.headline.split(" (")[0]; const small = document.createElement("div");
+    big.textContent = f.short; const small = document.createElement("div");
     small.className = "muted"; small.textContent = f.headline; d.append(big, small); cards.appendChild(d); }
   drawTrend();
   fill("funnel", latest.funnel, [(tr, r) => cell(tr, r.channel), (tr, r) => cell(tr, String(r.interactions), "num"),

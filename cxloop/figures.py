@@ -51,6 +51,12 @@ class Figure:
         return {"nps": "NPS", "csat": "CSAT top-2-box", "ces": "CES % easy (5-7)"}[self.metric]
 
     @property
+    def short(self) -> str:
+        if math.isnan(self.value):
+            return f"{self.label} -"
+        return f"NPS {self.value:+.1f}" if self.metric == "nps" else f"{self.label} {self.value:.1f}%"
+
+    @property
     def headline(self) -> str:
         if self.metric == "nps":
             return f"NPS {self.value:+.1f} (95% CI {self.low:+.1f}..{self.high:+.1f}, n={self.n})"
@@ -61,7 +67,7 @@ class Figure:
         """JSON-ready: an undefined number (no answers) is null."""
         return {"group": self.group, "metric": self.metric, "n": self.n, "value": _finite(self.value),
                 "low": _finite(self.low), "high": _finite(self.high), "mean": _finite(self.mean),
-                "low_n": self.low_n, "headline": self.headline}
+                "low_n": self.low_n, "short": self.short, "headline": self.headline}
 
 
 def since_clause(since: datetime | None, column: str = "responded_at") -> str:
