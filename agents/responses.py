@@ -68,16 +68,18 @@ def register(pipe: Pipeline, invitations: TableT, answered: TableT, programs: Su
                                    reason="stop_reply", source=f"{invitation.delivery_channel}-gateway")
             await pipe.send(change, key=invitation.customer_id)
             return None
+        if outcome.answer is not None:
+            return outcome.answer
+        asked = state.get("asked_again", 0)
+        if outcome.ask_again and asked >= ASK_AGAIN_AT_MOST:
+            raise InvalidEvent(f"survey-response: no score in the reply {response.reply_text!r}, "
+                               f"already asked again {asked} time(s)")
+        pending = " ".join(c for c in (state.get("pending_comment"), outcome.pending_comment) if c)
+        replies[key] = json.dumps({"asked_again": asked + outcome.ask_again, "pending_comment": pending or None}
+                                  ).encode()
         if outcome.ask_again:
-            asked = state.get("asked_again", 0)
-            if asked >= ASK_AGAIN_AT_MOST:
-                raise InvalidEvent(f"survey-response: no score in the reply {response.reply_text!r}, "
-                                   f"already asked again {asked} time(s)")
-            pending = " ".join(c for c in (state.get("pending_comment"), outcome.pending_comment) if c)
-            replies[key] = json.dumps({"asked_again": asked + 1, "pending_comment": pending or None}).encode()
             await message(invitation, "clarify", now, sequence=asked + 1)
-            return None
-        return outcome.answer
+        return None
 
     @pipe.app.agent(pipe.topic("survey-response"), name="responses", concurrency=1)
     async def responses(stream: faust.StreamT) -> None:

@@ -114,7 +114,8 @@ class TriggerRules:
             return "frequency_capped", f"burst arbitration chose {arbitration_winner}", None
         if self.channel_for(interaction, program) is None:
             channels = tried(interaction, program.delivery or rules.delivery)
-            return "no_contact", f"no contact data to reach the customer by {channels}", None
+            return "no_contact", (f"no contact data to reach the customer by {channels}" if channels else
+                                  f"no delivery channel for {interaction.channel} interactions"), None
         due = interaction.ended_at + program.timing.delay
         if now >= due + program.timing.expiry:
             return "expired", f"would have expired at {(due + program.timing.expiry).isoformat()}", None

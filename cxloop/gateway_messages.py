@@ -36,6 +36,7 @@ WORDS = {
         "follow_up": "Gracias. {probe} Responda a este mensaje.",
     },
 }
+KINDS = ("invitation", "reminder", "follow_up", "clarify")
 CATEGORIES: tuple[Category, ...] = ("detractor", "passive", "promoter")
 
 
@@ -45,6 +46,10 @@ def outbound_message(
 ) -> SurveyOutbound:
     """The message of `kind` (invitation, reminder, follow_up after `score`, clarify) for the invitation's channel."""
     channel = invitation.delivery_channel
+    if kind not in KINDS:
+        raise ValueError(f"unknown outbound message kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if channel == "ivr" and kind in ("follow_up", "clarify"):
+        raise ValueError("IVR surveys end with the call: no follow-up or clarification message")
     if channel not in GATEWAY_CHANNELS:
         raise ValueError(f"survey {invitation.survey_id} goes by {channel}, not through a gateway")
     to = invitation.interaction_id if channel == "chat" else invitation.customer_phone

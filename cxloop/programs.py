@@ -128,6 +128,12 @@ class Delivery(StrictModel):
     follow: dict[Channel, DeliveryChannel] = Field(default_factory=dict)
     fallback: tuple[DeliveryChannel, ...] = ("email",)
 
+    @model_validator(mode="after")
+    def _some_channel(self) -> Delivery:
+        if not self.follow and not self.fallback:
+            raise ValueError("delivery needs a channel: give follow or fallback")
+        return self
+
 
 class Program(StrictModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")

@@ -22,8 +22,9 @@ NUMBER_WORDS = {
     "cero": 0, "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8,
     "nueve": 9, "diez": 10,
 }
-OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "opt out",
+OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "unsub", "cancel", "end", "quit", "optout", "revoke",
                            "parar", "baja", "alto", "cancelar"})
+_COURTESY = frozenset({"please", "pls", "now", "thanks", "thank", "you", "por", "favor", "ya", "gracias"})
 _WORD = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
 _ARTICLE = r"(?:(?:an?|un|una)\s+)?"
 _OUT_OF = r"(?:\s*(?:/|out\s+of|of|de|sobre)\s*(?P<of>\d{1,2}|ten|five|seven|diez|cinco|siete))"
@@ -45,12 +46,22 @@ _TRAIL = re.compile(rf"^(?P<rest>.*?)[\s,;:.!-]+{_ARTICLE}(?P<digits>\d{{1,2}}){
 # "8/10" or "8 out of 10" anywhere, when the denominator is the scale's top.
 _FRACTION = re.compile(r"(?<![\d.])(?P<digits>\d{1,2})\s*(?:/|out\s+of|de|sobre)\s*(?P<of>\d{1,2})(?![\d.])",
                        re.IGNORECASE)
-# "I'd give you a 9", "rated it 4", "le doy un 8".
+# "I'd give you a 9", "rated it 4", "le doy un 8" (and "a 4 out of 10": the "out of" must be the scale's top).
 _GIVE = re.compile(
     rf"\b(?:give|gave|giving|rate|rated|rating|score|scored|doy|daría|daria|pongo|califico)\b\D{{0,16}}?"
-    rf"\b{_ARTICLE}(?P<digits>\d{{1,2}})(?![\d.,:]\d|\w)",
+    rf"\b{_ARTICLE}(?P<digits>\d{{1,2}})(?![\d.,:]\d|\w){_OUT_OF}?",
     re.IGNORECASE,
 )
+# What makes a number in a reply not a sure score: a negation before it ("not a 10"), a range or a choice ("7-8",
+# "8 or 9"), a date ("10/10/2024"), a minus sign ("-3").
+_DOUBT = re.compile(
+    r"\b(?:not|no|never|nunca|ni)\s+(?:(?:an?|un|una)\s+)?\d"
+    r"|\d\s*(?:[-\u2013\u2014~]|\bor\b|\bto\b|\band\b|\bo\b|\by\b|\ba\b)\s*\d"
+    r"|\d{1,2}/\d{1,2}/\d{2,4}"
+    r"|^[-\u2212]\s*\d",
+    re.IGNORECASE,
+)
+_STARS = re.compile(r"\d\s*-?\s*(?:stars?|estrellas?)\b", re.IGNORECASE)
 _DIGITS = re.compile(r"\d+")
 _SEPARATORS = " \t\r\n,;:.!?-\u2013\u2014()[]\"'"
 
@@ -60,6 +71,7 @@ class Reply:
     score: int | None
     comment: str | None
     opt_out: bool = False
+    mentions_stop: bool = False  # "please stop texting me": not the keyword, but no one should ask again
 
 
 def normalize(text: str) -> str:
@@ -83,9 +95,12 @@ def _comment(text: str) -> str | None:
 def parse_reply(text: str, metric: Metric) -> Reply:
     """Score and comment of a free-text reply on `metric`'s scale; Reply(None, comment) when there is no sure score."""
     message = normalize(text)
-    if message.lower().strip(_SEPARATORS) in OPT_OUT_WORDS:
+    words = re.findall(r"[a-z]+", message.lower().replace("opt-out", "optout").replace("opt out", "optout"))
+    if words and set(words) <= OPT_OUT_WORDS | _COURTESY and set(words) & OPT_OUT_WORDS:
         return Reply(None, None, opt_out=True)
     scale = SCALES[metric]
+    if _DOUBT.search(message) or (_STARS.search(message) and scale.high != 5):
+        return Reply(None, _comment(message), mentions_stop=_mentions_stop(words))
     candidates: list[tuple[int, str | None]] = []
     lead = _LEAD.match(message)
     if lead and _denominator_fits(lead["of"], metric):
@@ -96,7 +111,7 @@ def parse_reply(text: str, metric: Metric) -> Reply:
         candidates.append((int(trail["digits"]), _comment(trail["rest"])))
     if not candidates:
         fractions = [m for m in _FRACTION.finditer(message) if int(m["of"]) == scale.high]
-        given = list(_GIVE.finditer(message))
+        given = [m for m in _GIVE.finditer(message) if _denominator_fits(m["of"], metric)]
         found = {int(m["digits"]) for m in fractions + given}
         if len(found) == 1:
             candidates.append((found.pop(), _comment(message)))
@@ -104,7 +119,11 @@ def parse_reply(text: str, metric: Metric) -> Reply:
         score, comment = candidates[0]
         if scale.low <= score <= scale.high:
             return Reply(score, comment)
-    return Reply(None, _comment(message))
+    return Reply(None, _comment(message), mentions_stop=_mentions_stop(words))
+
+
+def _mentions_stop(words: list[str]) -> bool:
+    return bool({"stop", "unsubscribe", "parar", "baja"} & set(words))
 
 
 class KeypressError(ValueError):
@@ -115,14 +134,15 @@ def parse_keypress(keys: str, metric: Metric) -> int:
     """IVR DTMF: the digits keyed, with an optional '#' terminator ("7", "10#"); raises KeypressError otherwise."""
     digits = keys.strip().removesuffix("#").strip()
     scale = SCALES[metric]
-    if not digits.isdigit() or not scale.low <= int(digits) <= scale.high:
+    if not re.fullmatch(r"[0-9]{1,2}", digits) or not scale.low <= int(digits) <= scale.high:
         raise KeypressError(f"IVR keypress {keys!r} is not a {metric} score {scale.low}-{scale.high}")
     return int(digits)
 
 
 @dataclass(frozen=True)
 class ReplyOutcome:
-    """What a text reply means for its survey: an answer to score, an opt-out, or a request to ask again."""
+    """What a text reply means for its survey: an answer to score, an opt-out, or no score yet (its words kept as
+    `pending_comment`; asked again unless the customer asked us to stop)."""
 
     answer: SurveyResponse | None = None
     opt_out: bool = False
@@ -146,6 +166,6 @@ def read_reply(response: SurveyResponse, metric: Metric, earlier_score: int | No
     if earlier_score is not None:
         return ReplyOutcome(dataclasses.replace(response, score=earlier_score, comment=_comment(normalize(text))))
     if reply.score is None:
-        return ReplyOutcome(ask_again=True, pending_comment=reply.comment)
+        return ReplyOutcome(ask_again=not reply.mentions_stop, pending_comment=reply.comment)
     comment = " ".join(c for c in (pending_comment, reply.comment) if c) or None
     return ReplyOutcome(dataclasses.replace(response, score=reply.score, comment=comment))

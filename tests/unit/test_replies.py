@@ -140,8 +140,6 @@ REPLIES: list[Any] = [
     pytest.param("   \n ", "nps", None, None, id="blank"),
     pytest.param("thanks!", "nps", None, "thanks!", id="words only"),
     # Sentences that contain an opt-out word are not opt-out keyword replies.
-    pytest.param("please stop calling me about this", "nps", None, "please stop calling me about this",
-                 id="stop in a sentence"),
     pytest.param("cancel my subscription", "csat", None, "cancel my subscription", id="cancel in a sentence"),
 ]
 
@@ -151,6 +149,32 @@ def test_reply_text_is_read_for_a_sure_score_and_a_comment(
     text: str, metric: Metric, score: int | None, comment: str | None
 ) -> None:
     assert parse_reply(text, metric) == Reply(score, comment, opt_out=False)
+
+
+@pytest.mark.parametrize("text, metric", [
+    ("8 or 9", "nps"), ("9 or 10", "nps"), ("7-8", "nps"), ("7 to 8", "ces"), ("10 and 9", "nps"), ("9 a 10", "nps"),
+    ("give 9 and 10", "nps"), ("not a 10", "nps"), ("no 10", "nps"), ("I'd give you a 4 out of 10", "csat"),
+    ("rated 4/10", "csat"), ("I'd give it 6 out of 10", "ces"), ("3 stars out of 5", "nps"),
+    ("5-star service", "nps"), ("5 stars", "nps"), ("10/10/2024", "nps"), ("-3", "nps"), ("- 3", "csat"),
+    ("nueve y medio", "nps"),
+])
+def test_ranges_choices_negations_dates_stars_and_minus_signs_are_no_sure_score(text: str, metric: Metric) -> None:
+    reply = parse_reply(text, metric)
+    assert reply.score is None and not reply.opt_out, reply
+
+
+@pytest.mark.parametrize("text", ["opt-out", "STOP STOP", "stop please", "Unsubscribe now", "revoke", "baja por favor"])
+def test_an_opt_out_keyword_with_courtesy_words_is_an_opt_out(text: str) -> None:
+    assert parse_reply(text, "nps").opt_out
+
+
+def test_a_sentence_asking_us_to_stop_is_not_the_keyword_but_is_never_asked_again() -> None:
+    text = "please stop calling me about this"
+    reply = parse_reply(text, "nps")
+    assert (reply.score, reply.opt_out, reply.mentions_stop, reply.comment) == (None, False, True, text)
+    response = SurveyResponse("sv_1", None, "sms_reply", DECIDED_AT, reply_text=text)
+    outcome = read_reply(response, "nps")
+    assert (outcome.answer, outcome.ask_again, outcome.pending_comment) == (None, False, text)
 
 
 OPT_OUTS = ["STOP", "Stop.", "stop", "STOP!", " stop \n", "unsubscribe", "Unsubscribe!", "UNSUBSCRIBE", "STOPALL",
