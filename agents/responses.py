@@ -110,12 +110,14 @@ def register(pipe: Pipeline, invitations: TableT, answered: TableT, programs: Su
                     continue
                 scored = score(response, invitation, now)
                 await publish(scored, invitation, now)
-                dimensions = dimensions_of(scored.to_record(), systemic) if systemic.enabled else []
+                dimensions = dimensions_of(scored.to_record(), systemic)
                 if typed and scored.comment is None and invitation.delivery_channel in TEXT_CHANNELS:
                     await message(invitation, "follow_up", now, score=scored.score)
-                for dimension, value in dimensions:
-                    await by_dimension.send(key=f"{dimension}={value}".encode(), value=json.dumps({
-                        "t": epoch_ms(scored.responded_at), "detractor": scored.category == "detractor"}).encode())
+                first = {"t": epoch_ms(scored.responded_at), "metric": scored.metric, "score": scored.score,
+                          "category": scored.category}
+                for dimension, value in dimensions:  # stamped with the answer's time: windows follow it
+                    await by_dimension.send(key=f"{dimension}={value}".encode(), value=json.dumps(first).encode(),
+                                            timestamp=scored.responded_at.timestamp())
                 # The triggers stage keeps survey history per customer: caps can start their clock at the answer.
                 await answers_by_customer.send(key=scored.customer_id.encode(),
                                                value=pipe.codec.encode(scored.contract, scored.to_record()))

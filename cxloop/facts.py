@@ -15,6 +15,7 @@ FACT_TABLES: dict[str, str] = {
     "case-event": "case_events",
     "case-escalation": "case_escalations",
     "survey-delivery": "survey_delivery",
+    "rolling-aggregate": "rolling_aggregates",
 }
 
 

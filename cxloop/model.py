@@ -383,3 +383,21 @@ class PromoterAdvocacy(Record):
     agent_id: str | None = None
     team_id: str | None = None
 
+
+@dataclass(frozen=True)
+class RollingAggregate(Record):
+    contract: ClassVar[str] = "rolling-aggregate"
+
+    window: str
+    dimension: str
+    value: str
+    metric: str
+    window_start: datetime
+    window_end: datetime
+    answers: int
+    detractors: int
+    passives: int
+    promoters: int
+    score_sum: int
+    updated_at: datetime
+

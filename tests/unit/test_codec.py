@@ -36,6 +36,7 @@ from cxloop.model import (
     Invitation,
     PromoterAdvocacy,
     Record,
+    RollingAggregate,
     ScoredResponse,
     SurveyDecision,
     SurveyDelivery,
@@ -118,13 +119,17 @@ RECORDS: dict[str, Callable[[], dict[str, Any]]] = {
     "case-event": lambda: case_records(_alert())[1],
     "case-escalation": lambda: case_records(_alert())[2],
     "promoter-advocacy": _advocacy,
+    "rolling-aggregate": lambda: RollingAggregate(
+        window="1h", dimension="team", value="team-north", metric="nps", window_start=SCORED_AT,
+        window_end=SCORED_AT + timedelta(hours=1), answers=12, detractors=3, passives=4, promoters=5, score_sum=88,
+        updated_at=SCORED_AT).to_record(),
 }
 MODELS: dict[str, type[Record]] = {
     "interaction-completed": Interaction, "survey-decision": SurveyDecision, "survey-invitation": Invitation,
     "survey-response": SurveyResponse, "survey-scored": ScoredResponse, "detractor-alert": DetractorAlert,
     "customer-consent": ConsentChange, "survey-delivery": SurveyDelivery, "survey-outbound": SurveyOutbound,
     "case-update": CaseUpdate, "case-event": CaseEvent, "case-escalation": CaseEscalation,
-    "promoter-advocacy": PromoterAdvocacy,
+    "promoter-advocacy": PromoterAdvocacy, "rolling-aggregate": RollingAggregate,
 }
 CONTRACTS = sorted(path.stem for path in SCHEMAS_DIR.glob("*.avsc"))
 
