@@ -12,7 +12,6 @@ from faust.types import EventT
 
 from agents.pipeline import Pipeline
 from agents.scheduler import Schedule
-from agents.triggers import partition_for
 from cxloop.cases import Effects, FollowUp, on_alert, on_due, on_update
 from cxloop.directory import Directory
 from cxloop.model import CaseUpdate, DetractorAlert
@@ -25,7 +24,6 @@ def register(pipe: Pipeline, directory: Directory) -> faust.types.AgentT:
               "rekeyed": pipe.internal_topic("case-updates-by-customer"), "ticks": schedule.ticks}
     kind_of = {topic.get_topic_name(): kind for kind, topic in topics.items()}
     source = pipe.app.topic(*kind_of, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-    partitions = pipe.settings.topic_partitions
 
     async def publish(key: bytes, state: FollowUp, effects: Effects) -> None:
         follow_ups[key] = state.to_json()
@@ -51,9 +49,7 @@ def register(pipe: Pipeline, directory: Directory) -> faust.types.AgentT:
     async def on_update_event(event: EventT) -> None:
         update = pipe.decode(event, CaseUpdate)
         key = update.customer_id.encode()
-        message = event.message
-        if message.key != key or message.partition != partition_for(key, partitions):
-            await topics["rekeyed"].send(key=key, value=message.value)
+        if await pipe.rekeyed(event, key, topics["rekeyed"]):
             return
         state = FollowUp.from_json(follow_ups.get(key))
         await publish(key, state, on_update(state, update, pipe.clock.now()))

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import TypeVar
 
 import faust
+from aiokafka.partitioner import murmur2
 from faust.types import EventT, TableT
 
 from cxloop.clock import Clock
@@ -19,6 +20,11 @@ from cxloop.topics import internal_topic
 
 log = logging.getLogger(__name__)
 R = TypeVar("R", bound=Record)
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """Where the JVM client, aiokafka and cxloop's producers put a key (murmur2)."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 class Pipeline:
@@ -62,6 +68,15 @@ class Pipeline:
             partitions=self.settings.topic_partitions,
             help=help,
         )
+
+    async def rekeyed(self, event: EventT, key: bytes, to: faust.TopicT) -> bool:
+        """Whether the event had to be re-published to `to` keyed by `key` first: keyed otherwise, or put on a
+        partition other than murmur2's for that key (per-key tables need both). Then this copy is done."""
+        message = event.message
+        if message.key == key and message.partition == partition_for(key, self.settings.topic_partitions):
+            return False
+        await to.send(key=key, value=message.value)
+        return True
 
     def decode(self, event: EventT, kind: type[R]) -> R:
         return kind.from_record(self.codec.decode(kind.contract, event.message.value))

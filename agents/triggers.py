@@ -12,7 +12,6 @@ import json
 from datetime import datetime, timedelta
 
 import faust
-from aiokafka.partitioner import murmur2
 from faust.types import EventT
 
 from agents.pipeline import Pipeline
@@ -21,11 +20,6 @@ from cxloop.clock import epoch_ms, from_epoch_ms
 from cxloop.contact_policy import CustomerState
 from cxloop.decisions import TriggerRules, Verdict, burst_order, decision_key, track_complaints
 from cxloop.model import ConsentChange, Interaction, ScoredResponse
-
-
-def partition_for(key: bytes, partitions: int) -> int:
-    """Where the JVM client, aiokafka and cxloop's producers put a key (murmur2)."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def register(pipe: Pipeline, rules: TriggerRules) -> faust.types.AgentT:
@@ -84,10 +78,9 @@ def register(pipe: Pipeline, rules: TriggerRules) -> faust.types.AgentT:
     async def on_interaction(event: EventT) -> None:
         interaction = pipe.decode(event, Interaction)
         key = interaction.customer_id.encode()
-        message = event.message
-        if message.key != key or message.partition != partition_for(key, partitions):
-            await topics["rekeyed"].send(key=key, value=message.value)
+        if await pipe.rekeyed(event, key, topics["rekeyed"]):
             return
+        message = event.message
         state = CustomerState.from_json(customers.get(key))
         dkey = decision_key(interaction)
         if dkey in state.decided:  # a replay: repeat the decision, change nothing

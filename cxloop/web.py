@@ -35,7 +35,7 @@ from cxloop.survey_page import (
     question_page,
     thanks_page,
 )
-from cxloop.tokens import ExpiredToken, InvalidToken, TokenSigner
+from cxloop.tokens import ExpiredToken, InvalidToken, SurveyToken, TokenSigner
 
 log = logging.getLogger(__name__)
 PRODUCER = web.AppKey("producer", AsyncProducer)
@@ -71,14 +71,20 @@ def create_web_app(
 
         verifier = EventWebhook(settings.sendgrid_webhook_public_key)
 
-    async def answer(request: web.Request, raw_score: str, comment: str | None, source: str) -> web.Response:
-        """Validate, publish, and answer only once Kafka acknowledged: 200, or 503 and the page retries."""
+    def verified(request: web.Request) -> SurveyToken | web.Response:
+        """The link's token, or the page that explains why it cannot be used (410 closed, 403 not valid)."""
         try:
-            token = signer.verify(request.match_info["token"], clock.now())
+            return signer.verify(request.match_info["token"], clock.now())
         except ExpiredToken as exc:
             return _closed(exc, request)
         except InvalidToken as exc:
             return _page("invalid_link", _reader_locale(request), 403, reason=exc)
+
+    async def answer(request: web.Request, raw_score: str, comment: str | None, source: str) -> web.Response:
+        """Validate, publish, and answer only once Kafka acknowledged: 200, or 503 and the page retries."""
+        token = verified(request)
+        if isinstance(token, web.Response):
+            return token
         try:
             score = check_score(token.metric, int(raw_score))
         except (ValueError, ScoreOutOfRange) as exc:
@@ -107,12 +113,9 @@ def create_web_app(
 
     def question(request: web.Request) -> web.Response:
         """The survey link of an SMS, WhatsApp or chat message: the question first, nothing recorded yet."""
-        try:
-            token = signer.verify(request.match_info["token"], clock.now())
-        except ExpiredToken as exc:
-            return _closed(exc, request)
-        except InvalidToken as exc:
-            return _page("invalid_link", _reader_locale(request), 403, reason=exc)
+        token = verified(request)
+        if isinstance(token, web.Response):
+            return token
         if token.metric not in SCALES:
             return _page("invalid_link", token.locale, 400, reason=f"unknown metric {token.metric!r}")
         metric: Metric = token.metric

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.triggers import partition_for
+from agents.pipeline import partition_for
 from cxloop.codec import Codec
 from cxloop.model import Interaction
 from cxloop.settings import Settings
