@@ -24,13 +24,14 @@ from cxloop.programs import SurveyPrograms
 from cxloop.replies import read_reply
 from cxloop.surveys import alert_draft, merge_comment, score
 from cxloop.systemic import dimensions_of
+from cxloop.themes import ThemeCoder
 
 log = logging.getLogger(__name__)
 ASK_AGAIN_AT_MOST = 1
 
 
 def register(pipe: Pipeline, invitations: TableT, answered: TableT, programs: SurveyPrograms,
-             systemic: Systemic) -> faust.types.AgentT:
+             systemic: Systemic, coder: ThemeCoder) -> faust.types.AgentT:
     answers_by_customer = pipe.internal_topic("answers-by-customer")
     alerts_by_customer = pipe.internal_topic("alerts-by-customer")
     by_dimension = pipe.internal_topic("scores-by-dimension")
@@ -102,13 +103,13 @@ def register(pipe: Pipeline, invitations: TableT, answered: TableT, programs: Su
                         continue
                     response = answer
                 if earlier is not None:
-                    merged = merge_comment(earlier, response, now)
+                    merged = merge_comment(earlier, response, now, coder)
                     if merged is None:
                         log.info("survey %s already answered, duplicate ignored", response.survey_id)
                     else:
                         await publish(merged, invitation, now)
                     continue
-                scored = score(response, invitation, now)
+                scored = score(response, invitation, now, coder)
                 await publish(scored, invitation, now)
                 dimensions = dimensions_of(scored.to_record(), systemic)
                 if typed and scored.comment is None and invitation.delivery_channel in TEXT_CHANNELS:

@@ -12,6 +12,7 @@ from cxloop.decisions import TriggerRules
 from cxloop.directory import DEFAULT_DIRECTORY, Directory, load_directory
 from cxloop.programs import DEFAULT_PROGRAMS, SurveyPrograms, load_programs
 from cxloop.settings import Settings
+from cxloop.themes import DEFAULT_THEMES, Taxonomy, ThemeCoder, load_themes
 from cxloop.tokens import TokenSigner
 from sinks.email import EmailSender, OutboxSender, SendGridSender
 
@@ -34,6 +35,11 @@ def programs_for(settings: Settings) -> SurveyPrograms:
 def directory_for(settings: Settings) -> Directory:
     """People, teams, routing and SLAs; a bad file raises ProgramError naming file, line and field."""
     return load_directory(settings.directory_file or DEFAULT_DIRECTORY)
+
+
+def themes_for(settings: Settings) -> Taxonomy:
+    """The theme taxonomy; a bad file raises ProgramError naming file, line and field."""
+    return load_themes(settings.themes_file or DEFAULT_THEMES)
 
 
 def email_sender_for(settings: Settings) -> EmailSender:
@@ -72,7 +78,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     directory = directory_for(settings)
     sender = email_sender_for(settings)
     dispatch.register(pipe, invitations, answered, sender, signer_for(settings), programs)
-    responses.register(pipe, invitations, answered, programs, directory.systemic)
+    responses.register(pipe, invitations, answered, programs, directory.systemic, ThemeCoder(themes_for(settings)))
     cases.register(pipe, directory)
     systemic.register(pipe, directory)
     notify.register(pipe, directory, sender)

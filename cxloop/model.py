@@ -199,6 +199,9 @@ class ScoredResponse(Record):
     wait_time_seconds: int = 0
     transfers: int = 0
     resolved: bool = False
+    praised: list[str] = field(default_factory=list)
+    sentiment: float | None = None
+    locale: str = "en"
 
     def validate(self) -> None:
         super().validate()

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     # Surveys
     programs_file: Path | None = Field(None, description="Survey programs YAML; default: the shipped programs")
     company_name: str = "Example Co"
+    themes_file: Path | None = Field(None, description="Theme taxonomy YAML; default: the shipped taxonomy")
 
     # Follow-up cases
     directory_file: Path | None = Field(None, description="People, teams, routing and SLAs YAML; default: shipped")

@@ -17,6 +17,7 @@ from cxloop.model import (
     SurveyResponse,
 )
 from cxloop.scoring import SCALES, Metric, ScoreOutOfRange, alert_priority, check_score, classify
+from cxloop.themes import ThemeCoder
 
 
 def survey_id(program_id: str, interaction_id: str) -> str:
@@ -25,8 +26,10 @@ def survey_id(program_id: str, interaction_id: str) -> str:
     return f"sv_{digest[:24]}"
 
 
-def score(response: SurveyResponse, invitation: Invitation, now: datetime) -> ScoredResponse:
-    """Join an answer to its invitation and classify it; raises InvalidEvent for answers that cannot count."""
+def score(response: SurveyResponse, invitation: Invitation, now: datetime,
+          coder: ThemeCoder | None = None) -> ScoredResponse:
+    """Join an answer to its invitation and classify it (and code its comment's themes and sentiment when a coder
+    is given); raises InvalidEvent for answers that cannot count."""
     if response.survey_id != invitation.survey_id:
         raise InvalidEvent(f"response for {response.survey_id} joined to invitation {invitation.survey_id}")
     try:
@@ -36,7 +39,7 @@ def score(response: SurveyResponse, invitation: Invitation, now: datetime) -> Sc
     if response.responded_at > invitation.expires_at:
         raise InvalidEvent(f"survey-response: answered after the survey expired at {invitation.expires_at}")
     metric: Metric = invitation.metric  # type: ignore[assignment]
-    return ScoredResponse(
+    scored = ScoredResponse(
         survey_id=invitation.survey_id,
         program_id=invitation.program_id,
         metric=metric,
@@ -61,15 +64,27 @@ def score(response: SurveyResponse, invitation: Invitation, now: datetime) -> Sc
         wait_time_seconds=invitation.wait_time_seconds,
         transfers=invitation.transfers,
         resolved=invitation.resolved,
+        locale=invitation.locale,
     )
+    return with_themes(scored, coder)
 
 
-def merge_comment(earlier: ScoredResponse, response: SurveyResponse, now: datetime) -> ScoredResponse | None:
+def with_themes(scored: ScoredResponse, coder: ThemeCoder | None) -> ScoredResponse:
+    """The answer with its comment's themes, praise and sentiment (unchanged without a comment or a coder)."""
+    if coder is None or not scored.comment:
+        return scored
+    coding = coder.code(scored.comment, scored.locale, scored.category)
+    return dataclasses.replace(scored, themes=list(coding.themes), praised=list(coding.praised),
+                               sentiment=coding.sentiment)
+
+
+def merge_comment(earlier: ScoredResponse, response: SurveyResponse, now: datetime,
+                  coder: ThemeCoder | None = None) -> ScoredResponse | None:
     """One response per survey: the first score stands; a later comment joins it once. None: nothing new."""
     comment = (response.comment or "").strip()
     if not comment or earlier.comment:
         return None
-    return dataclasses.replace(earlier, comment=comment, scored_at=now)
+    return with_themes(dataclasses.replace(earlier, comment=comment, scored_at=now), coder)
 
 
 def alert_draft(scored: ScoredResponse, invitation: Invitation, now: datetime,

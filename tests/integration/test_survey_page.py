@@ -44,13 +44,16 @@ def test_comment_after_the_click_merges_into_one_response_and_re_raises_the_aler
     versions = scored.wait_for(lambda s: s["survey_id"] == sid, count=2)
     assert [v["comment"] for v in versions] == [None, "On hold for <b>40</b> minutes"]
     assert {v["score"] for v in versions} == {4}
+    assert versions[1]["themes"] == ["wait_time"] and versions[1]["sentiment"] is not None, "the comment is coded"
     alerts = TopicReader(settings, "detractor-alert")
-    assert alerts.wait_for(lambda a: a["survey_id"] == sid, count=2)[-1]["comment"] == "On hold for <b>40</b> minutes"
+    alert = alerts.wait_for(lambda a: a["survey_id"] == sid, count=2)[-1]
+    assert (alert["comment"], alert["themes"]) == ("On hold for <b>40</b> minutes", ["wait_time"])
 
     rows = wait_for(lambda: [r for r in clickhouse.query(
-        f"SELECT score, comment FROM {clickhouse.database}.survey_scored FINAL WHERE survey_id = '{sid}'")
+        f"SELECT score, comment, themes FROM {clickhouse.database}.survey_scored FINAL WHERE survey_id = '{sid}'")
         if r["comment"]], 60, what="the merged row in ClickHouse")
-    assert rows == [{"score": 4, "comment": "On hold for <b>40</b> minutes"}], "one response per survey"
+    assert rows == [{"score": 4, "comment": "On hold for <b>40</b> minutes", "themes": ["wait_time"]}], \
+        "one response per survey, with its themes"
     # The resubmit was ignored: once the merged version is read, no third version follows it.
     responses = TopicReader(settings, "survey-response")
     responses.wait_for(lambda r: r["comment"] == "a second try")

@@ -1,0 +1,213 @@
+"""Theme coding of open comments: which aspects a customer complains about or praises, and the comment's sentiment.
+
+Rules over the taxonomy's cue phrases (`default_themes.yaml`), per clause (sentences, and the parts around "but" /
+"pero"): a problem cue counts unless negated, a negated praise cue ("not helpful") is a problem, a negated problem cue
+("not rude at all") is praise, and a topic cue ("invoice") takes its clause's sentiment, or the answer's category when
+the clause has none. Negation looks three words back. Text is compared without case, accents or apostrophes
+("didnt" is "did not"), and words of 5+ letters match with one typo (9+: two). Sentiment is VADER's compound score
+for English; for other languages the balance of praise and problem cues.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from cxloop.programs import StrictModel, load_validated
+
+DEFAULT_THEMES = Path(__file__).resolve().parent / "default_themes.yaml"
+ThemeClass = Literal["product_issue", "process", "agent_behaviour", "expectation_gap"]
+NEGATORS = frozenset({"not", "no", "never", "without", "hardly", "barely", "nothing", "nobody", "none", "neither",
+                      "nor", "nunca", "sin", "ni", "nada", "tampoco", "jamas", "nadie"})
+CONTRASTS = frozenset({"but", "however", "although", "though", "yet", "pero", "aunque", "sino"})
+_NOT = {"can't": "can not", "cant": "can not", "won't": "will not", "wont": "will not", "shan't": "shall not"}
+_NT = re.compile(r"\b(\w+?)n'?t\b")
+_NT_WORDS = frozenset({"didnt", "dont", "doesnt", "wasnt", "werent", "isnt", "arent", "couldnt", "wouldnt",
+                       "shouldnt", "hasnt", "havent", "hadnt", "aint", "mustnt", "neednt"})
+_WORD = re.compile(r"[a-z0-9]+|[.!?;]")
+
+
+class ThemeSpec(StrictModel):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")
+    name: str
+    class_: ThemeClass = Field(alias="class")
+    problem: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    praise: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    topic: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+
+class Taxonomy(StrictModel):
+    version: Literal[1] = 1
+    themes: tuple[ThemeSpec, ...] = Field(min_length=1)
+
+    @field_validator("themes")
+    @classmethod
+    def _unique(cls, themes: tuple[ThemeSpec, ...]) -> tuple[ThemeSpec, ...]:
+        ids = [t.id for t in themes]
+        doubles = sorted({i for i in ids if ids.count(i) > 1})
+        if doubles:
+            raise ValueError(f"theme id(s) used twice: {', '.join(doubles)}")
+        return themes
+
+    def by_id(self, theme_id: str) -> ThemeSpec | None:
+        return next((t for t in self.themes if t.id == theme_id), None)
+
+
+def load_themes(path: Path = DEFAULT_THEMES) -> Taxonomy:
+    return load_validated(path, Taxonomy, "theme taxonomy")
+
+
+@dataclass(frozen=True)
+class Coding:
+    themes: tuple[str, ...]  # raised as problems
+    praised: tuple[str, ...]
+    sentiment: float  # -1..1
+
+
+@dataclass(frozen=True)
+class _Cue:
+    theme: str
+    kind: str  # problem, praise, topic
+    words: tuple[str, ...]
+    prefix: bool  # the last word may have any ending
+    negative: bool  # the cue carries its own negation ("did not fix")
+
+
+def normalize(text: str) -> list[str]:
+    """Lower case, no accents, contractions spelt out ("didn't", "didnt" -> "did not"), words and stops."""
+    text = unicodedata.normalize("NFKD", text.lower().replace("\u2019", "'").replace("`", "'"))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    for short, long in _NOT.items():
+        text = re.sub(rf"\b{re.escape(short)}\b", long, text)
+    text = _NT.sub(lambda m: f"{m.group(1)} not" if "'" in m.group(0) or m.group(0) in _NT_WORDS else m.group(0),
+                   text)
+    return _WORD.findall(text.replace("'", ""))
+
+
+def _clauses(tokens: list[str]) -> list[list[str]]:
+    clauses: list[list[str]] = [[]]
+    for token in tokens:
+        if token in ".!?;" or token in CONTRASTS:
+            if clauses[-1]:
+                clauses.append([])
+        else:
+            clauses[-1].append(token)
+    return [c for c in clauses if c]
+
+
+def _close(word: str, cue: str) -> bool:
+    """Equal, or one edit apart (two for long words), for words of 5+ letters: transposition counts as one."""
+    if word == cue:
+        return True
+    if min(len(word), len(cue)) < 5 or abs(len(word) - len(cue)) > 2 or word[0] != cue[0]:
+        return False
+    return _distance(word, cue) <= (2 if len(cue) >= 9 else 1)
+
+
+@lru_cache(maxsize=65536)
+def _distance(a: str, b: str) -> int:
+    """Optimal string alignment distance (Damerau-Levenshtein without repeated edits of a substring)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+class ThemeCoder:
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
+        self._cues: dict[str, list[_Cue]] = {}
+        for theme in taxonomy.themes:
+            for kind in ("problem", "praise", "topic"):
+                for lang, phrases in getattr(theme, kind).items():
+                    for phrase in phrases:
+                        prefix = phrase.endswith("*")
+                        words = tuple(normalize(phrase.rstrip("*")))
+                        if words:
+                            negative = bool(NEGATORS & set(words))
+                            self._cues.setdefault(lang, []).append(_Cue(theme.id, kind, words, prefix, negative))
+        self._vader = _vader()
+
+    def code(self, text: str, lang: str = "en", category: str | None = None) -> Coding:
+        lang = lang.split("-")[0].lower()
+        cues = self._cues.get(lang) or self._cues.get("en", [])
+        problems: set[str] = set()
+        praised: set[str] = set()
+        hits = {"problem": 0, "praise": 0}
+        for clause in _clauses(normalize(text)):
+            found = [(cue, negated) for cue in cues for negated in _matches(cue, clause)]
+            polarity = self._polarity(" ".join(clause), lang, found)
+            for cue, negated in found:
+                if cue.kind == "topic":
+                    mood = polarity if polarity != 0 else _from_category(category)
+                    bad = mood < 0 if mood else None
+                else:
+                    bad = (cue.kind == "problem") != negated
+                if bad is None:
+                    continue
+                (problems if bad else praised).add(cue.theme)
+                hits["problem" if bad else "praise"] += 1
+        return Coding(tuple(sorted(problems)), tuple(sorted(praised - problems)),
+                      self._sentiment(text, lang, hits))
+
+    def _polarity(self, clause: str, lang: str, found: list[tuple[_Cue, bool]]) -> float:
+        """The clause's own sentiment: VADER for English; elsewhere its problem and praise cues."""
+        if lang == "en" and self._vader is not None:
+            score = float(self._vader.polarity_scores(clause)["compound"])
+            return score if abs(score) >= 0.05 else 0.0
+        bad = sum((c.kind == "problem") != n for c, n in found if c.kind != "topic")
+        good = sum((c.kind == "praise") != n for c, n in found if c.kind != "topic")
+        return (good - bad) / (good + bad) if good + bad else 0.0
+
+    def _sentiment(self, text: str, lang: str, hits: dict[str, int]) -> float:
+        if lang == "en" and self._vader is not None:
+            return round(float(self._vader.polarity_scores(text)["compound"]), 4)
+        total = hits["problem"] + hits["praise"]
+        return round((hits["praise"] - hits["problem"]) / total, 4) if total else 0.0
+
+
+def _matches(cue: _Cue, clause: list[str]) -> list[bool]:
+    """For each place the cue appears in the clause: whether it is negated (a negator up to three words before)."""
+    n = len(cue.words)
+    out = []
+    for start in range(len(clause) - n + 1):
+        window = clause[start:start + n]
+        if not all(_close(w, c) for w, c in zip(window[:-1], cue.words[:-1], strict=True)):
+            continue
+        last, want = window[-1], cue.words[-1]
+        if not (last.startswith(want) if cue.prefix else _close(last, want)):
+            continue
+        before = clause[max(0, start - 3):start]
+        negated = not cue.negative and bool(NEGATORS & set(before)) and not _comparative(before, last)
+        out.append(negated)
+    return out
+
+
+def _comparative(before: list[str], word: str) -> bool:
+    """"could not have been quicker", "could not be better": a negated comparative is the highest praise."""
+    return bool({"been", "be"} & set(before)) and (word.endswith(("er", "est")) or "more" in before)
+
+
+def _from_category(category: str | None) -> float:
+    return {"detractor": -1.0, "promoter": 1.0}.get(category or "", 0.0)
+
+
+@lru_cache(maxsize=1)
+def _vader() -> Any:
+    """VADER's analyser (offline: its lexicon ships in the package)."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
