@@ -115,6 +115,34 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _themes(settings: Settings, args: argparse.Namespace) -> int:
+    """Candidate new themes: the comments no theme matched, clustered."""
+    import json
+
+    from cxloop.figures import since_clause
+    from cxloop.theme_candidates import candidates
+    from sinks.clickhouse import open_clickhouse
+
+    clickhouse = open_clickhouse(settings)
+    try:
+        where = since_clause(args.since) or "WHERE 1"
+        rows = clickhouse.query(
+            f"SELECT comment FROM {clickhouse.database}.survey_scored FINAL {where} AND comment IS NOT NULL "
+            "AND length(themes) = 0 AND length(praised) = 0 ORDER BY responded_at DESC LIMIT 20000")
+    finally:
+        clickhouse.close()
+    found = candidates([r["comment"] for r in rows], k=args.clusters)
+    if args.format == "json":
+        print(json.dumps([c.as_dict() for c in found], indent=2, ensure_ascii=False))
+        return 0
+    print(f"{len(rows)} comments matched no theme; {len(found)} candidate themes:")
+    for n, c in enumerate(found, 1):
+        print(f"\n{n}. {', '.join(c.terms)} ({c.size} comments)")
+        for example in c.examples:
+            print(f"   - {example}")
+    return 0
+
+
 def _cases(settings: Settings, args: argparse.Namespace) -> int:
     import json
 
@@ -171,6 +199,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         default="team")
     report.add_argument("--since", type=_since, default=None, help="24h, 7d, or an ISO date-time")
     report.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    themes = commands.add_parser("themes", help="candidate new themes: unmatched comments, clustered")
+    themes.add_argument("--since", type=_since, default=None, help="24h, 30d, or an ISO date-time")
+    themes.add_argument("--clusters", type=int, default=None, help="how many clusters (default: about sqrt(n/2))")
+    themes.add_argument("--format", choices=["table", "json"], default="table")
     cases = commands.add_parser("cases", help="follow-up figures per owner or team from ClickHouse")
     cases.add_argument("--by", choices=["owner", "team"], default="owner")
     cases.add_argument("--format", choices=["table", "json"], default="table")
@@ -189,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers = {
         "worker": _worker, "web": _web, "sink": _sink, "topics": _topics, "summary": _summary, "report": _report,
-        "cases": _cases, "demo": _demo, "kafka": _kafka,
+        "themes": _themes, "cases": _cases, "demo": _demo, "kafka": _kafka,
     }
     try:
         return handlers[args.command](settings, args)
