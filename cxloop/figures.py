@@ -138,8 +138,8 @@ def funnel(clickhouse: ClickHouse, now: datetime, since: datetime | None = None)
             FROM {db}.survey_decisions FINAL {since_clause(since, 'decided_at')} GROUP BY channel
             UNION ALL
             SELECT interaction_channel, 0, 0, countIf(send_at <= {at}),
-                   countIf(survey_id IN (SELECT survey_id FROM {db}.survey_delivery
-                                         WHERE event IN {UNDELIVERED})), 0
+                   countIf(send_at <= {at} AND survey_id IN (SELECT survey_id FROM {db}.survey_delivery FINAL
+                                                            WHERE event IN {UNDELIVERED})), 0
             FROM {db}.survey_invitations FINAL {since_clause(since, 'created_at')} GROUP BY interaction_channel
             UNION ALL
             SELECT interaction_channel, 0, 0, 0, 0, count()
