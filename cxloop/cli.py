@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cxloop.programs import ProgramError
 from cxloop.settings import ConfigError, Settings, load_settings
@@ -52,11 +52,19 @@ def _sink(settings: Settings, _args: argparse.Namespace) -> int:
 
         dashboard = DashboardServer(clickhouse, settings.web_host, settings.dashboard_port).start()
         print(f"cxloop dashboard: {dashboard.url}", flush=True)
+    refresher = None
+    if settings.drivers_refresh_seconds:
+        from cxloop.clock import SystemClock
+        from cxloop.driver_cache import DriverRefresher
+
+        refresher = DriverRefresher(clickhouse, settings.drivers_refresh_seconds, SystemClock()).start()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: lander.stop())
     try:
         lander.run()
     finally:
+        if refresher is not None:
+            refresher.stop()
         if dashboard is not None:
             dashboard.stop()
         clickhouse.close()
@@ -103,6 +111,15 @@ def _since(value: str | None) -> datetime | None:
             raise argparse.ArgumentTypeError(f"--since: expected 24h, 7d or an ISO date-time, got {value!r}") from None
 
 
+def _duration(value: str) -> timedelta:
+    from cxloop.programs import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _report(settings: Settings, args: argparse.Namespace) -> int:
     from cxloop.reports import render_report
     from sinks.clickhouse import open_clickhouse
@@ -140,6 +157,24 @@ def _themes(settings: Settings, args: argparse.Namespace) -> int:
         print(f"\n{n}. {', '.join(c.terms)} ({c.size} comments)")
         for example in c.examples:
             print(f"   - {example}")
+    return 0
+
+
+def _drivers(settings: Settings, args: argparse.Namespace) -> int:
+    """What moves the scores: theme impacts and key drivers, from the cache or computed now (--refresh)."""
+    from cxloop.clock import SystemClock
+    from cxloop.driver_cache import DEFAULT_PERIOD, latest_drivers, refresh_drivers
+    from cxloop.reports import render_drivers
+    from sinks.clickhouse import open_clickhouse
+
+    clickhouse = open_clickhouse(settings)
+    try:
+        if args.refresh:
+            refresh_drivers(clickhouse, SystemClock().now(), args.period or DEFAULT_PERIOD)
+        reports = [r for r in latest_drivers(clickhouse, args.segment) if args.metric in (None, r["metric"])]
+    finally:
+        clickhouse.close()
+    print(render_drivers(reports, args.format))
     return 0
 
 
@@ -203,6 +238,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     themes.add_argument("--since", type=_since, default=None, help="24h, 30d, or an ISO date-time")
     themes.add_argument("--clusters", type=int, default=None, help="how many clusters (default: about sqrt(n/2))")
     themes.add_argument("--format", choices=["table", "json"], default="table")
+    drivers = commands.add_parser("drivers", help="what moves the scores: theme impacts and key drivers")
+    drivers.add_argument("--refresh", action="store_true", help="compute now (else show the cached analysis)")
+    drivers.add_argument("--period", type=_duration, default=None, help="answers of the last ... (default 90d)")
+    drivers.add_argument("--metric", choices=["nps", "csat", "ces"], default=None)
+    drivers.add_argument("--segment", default="all", help="all, or program:<id>")
+    drivers.add_argument("--format", choices=["table", "json"], default="table")
     cases = commands.add_parser("cases", help="follow-up figures per owner or team from ClickHouse")
     cases.add_argument("--by", choices=["owner", "team"], default="owner")
     cases.add_argument("--format", choices=["table", "json"], default="table")
@@ -221,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers = {
         "worker": _worker, "web": _web, "sink": _sink, "topics": _topics, "summary": _summary, "report": _report,
-        "themes": _themes, "cases": _cases, "demo": _demo, "kafka": _kafka,
+        "themes": _themes, "drivers": _drivers, "cases": _cases, "demo": _demo, "kafka": _kafka,
     }
     try:
         return handlers[args.command](settings, args)

@@ -2,9 +2,10 @@
 
 `GET /dashboard` is a static page that fetches `GET /dashboard/data?since=24h&bucket=1m` every 2 seconds and draws
 the trend with its interval band, the funnel, team and agent tables (ranked on the interval's lower bound, low n
-flagged), open cases and SLA, and the top themes. Every text from the data is put in the page with `textContent`,
-never as HTML, so customer words cannot become markup. It reads the same ClickHouse the lander writes (with the
-embedded chdb, only one process can: that is why the lander's process serves it).
+flagged), open cases and SLA, what to fix first (the cached driver analysis) and the top themes. Every text from
+the data is put in the page with `textContent`, never as HTML, so customer words cannot become markup. It reads the
+same ClickHouse the lander writes (with the embedded chdb, only one process can: that is why the lander's process
+serves it).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aiohttp import web
 
 from cxloop.case_figures import case_figures, case_rows
 from cxloop.clock import Clock, SystemClock
+from cxloop.driver_cache import latest_drivers
 from cxloop.figures import correlations, funnel, ranked, score_figures, top_themes, trend
 from cxloop.programs import parse_duration
 from cxloop.scoring import METRICS
@@ -42,6 +44,8 @@ def dashboard_data(clickhouse: ClickHouse, now: datetime, since: timedelta, buck
         "cases": [{**c.as_dict(), "open": c.cases - c.closed} for c in cases],
         "themes": top_themes(clickhouse, start),
         "correlations": correlations(clickhouse, start),
+        "fix_first": [{"metric": r["metric"], "n": r["n"], "computed_at": r["computed_at"], **i}
+                      for r in latest_drivers(clickhouse) for i in r["impacts"][:5]],
     }
 
 
@@ -145,6 +149,9 @@ padding:.25rem .5rem;text-align:left}td.num{text-align:right;font-variant-numeri
 </thead><tbody id="agents"></tbody></table>
 <h2>Follow-up cases</h2><table data-testid="cases"><thead><tr><th>team</th><th>cases</th><th>open</th>
 <th>SLA met</th><th>recovered</th></tr></thead><tbody id="cases"></tbody></table>
+<h2>What to fix first (points gained if a theme's unhappy answers were not)</h2><table data-testid="fix-first">
+<thead><tr><th>metric</th><th>theme</th><th>points</th><th>95% CI</th><th>share of answers</th></tr></thead>
+<tbody id="fix-first"></tbody></table>
 <h2>Top themes</h2><table data-testid="themes"><thead><tr><th>theme</th><th>mentions</th><th>from detractors</th>
 </tr></thead><tbody id="themes"></tbody></table>
 </main>
@@ -192,6 +199,10 @@ function render() {
   fill("cases", latest.cases, [(tr, c) => cell(tr, c.group), (tr, c) => cell(tr, String(c.cases), "num"),
     (tr, c) => cell(tr, String(c.open), "num"), (tr, c) => cell(tr, pct(c.sla_compliance), "num"),
     (tr, c) => cell(tr, c.recovered + "/" + c.answered_again, "num")]);
+  fill("fix-first", latest.fix_first, [(tr, f) => cell(tr, f.metric), (tr, f) => cell(tr, f.theme),
+    (tr, f) => cell(tr, f.impact.toFixed(1), "num"),
+    (tr, f) => cell(tr, f.impact_low.toFixed(1) + ".." + f.impact_high.toFixed(1), "num"),
+    (tr, f) => cell(tr, f.share.toFixed(0) + "%", "num")]);
   fill("themes", latest.themes, [(tr, t) => cell(tr, t.theme), (tr, t) => cell(tr, String(t.n), "num"),
     (tr, t) => cell(tr, String(t.detractors), "num")]);
 }

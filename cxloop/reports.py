@@ -7,6 +7,7 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from cxloop import figures
 from cxloop.facts import FACT_TABLES
@@ -57,5 +58,29 @@ def render_report(clickhouse: ClickHouse, by: str, since: datetime | None, fmt: 
     lines = [f"{by:<20} {'metric':<6} {'n':>5}  figure"]
     lines += [f"{r['group']:<20} {r['metric']:<6} {r['n']:>5}  {r['headline']}{'  (low n)' if r['low_n'] else ''}"
               for r in rows]
+    return "\n".join(lines)
+
+
+def render_drivers(reports: list[dict[str, Any]], fmt: str) -> str:
+    """`cxloop drivers`: per metric, what to fix first (theme impacts) and the key drivers, as table or json."""
+    if fmt == "json":
+        return json.dumps(reports, indent=2)
+    if not reports:
+        return "no driver analysis yet: run `cxloop drivers --refresh` (the sink refreshes it on a schedule)"
+    lines = []
+    for report in reports:
+        lines.append(f"{report['metric'].upper()} ({report['segment']}, n={report['n']}, "
+                     f"computed {report['computed_at']})")
+        lines.append("  what to fix first (points gained if the theme's unhappy answers were not):")
+        for i in report["impacts"][:8]:
+            lines.append(f"    {i['theme']:<20} {i['impact']:5.1f} pts (95% CI {i['impact_low']:.1f}.."
+                         f"{i['impact_high']:.1f}), in {i['share']:.0f}% of answers")
+        if report["drivers"]:
+            lines.append(f"  key drivers (relative weights, R\u00b2 {report['r2']:.2f}):")
+            for d in report["drivers"]:
+                mark = "significant" if d["significant"] else "not significant"
+                lines.append(f"    {d['name']:<28} {d['rescaled']:5.1f}% of R\u00b2  r={d['r']:+.2f}  {mark}")
+        else:
+            lines.append(f"  key drivers: {report.get('drivers_unavailable') or 'none'}")
     return "\n".join(lines)
 

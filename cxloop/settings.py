@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     sink_flush_seconds: float = Field(1.0, gt=0)
     dashboard_port: int = Field(8081, ge=0, le=65535, description="The sink serves /dashboard here; 0: any free port")
     dashboard_enabled: bool = True
+    drivers_refresh_seconds: float = Field(900.0, ge=0, description="The sink refreshes driver analysis; 0: never")
 
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 

@@ -77,7 +77,7 @@ class EmbeddedClickHouse:
     def insert(self, table: str, rows: Sequence[dict[str, Any]], dedup_token: str | None = None) -> None:
         if not rows:
             return
-        settings = f" SETTINGS insert_deduplication_token = '{_quote(dedup_token)}'" if dedup_token else ""
+        settings = f" SETTINGS insert_deduplication_token = '{quote(dedup_token)}'" if dedup_token else ""
         body = "\n".join(json.dumps(row, default=_json_value) for row in rows)
         self._run(f"INSERT INTO {self.database}.{table}{settings} FORMAT JSONEachRow\n{body}")
 
@@ -138,7 +138,7 @@ class ServerClickHouse:
         return view
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
