@@ -4,8 +4,8 @@ Rules over the taxonomy's cue phrases (`default_themes.yaml`), per clause (sente
 "pero"): a problem cue counts unless negated, a negated praise cue ("not helpful") is a problem, a negated problem cue
 ("not rude at all") is praise, and a topic cue ("invoice") takes its clause's sentiment, or the answer's category when
 the clause has none. Negation looks three words back. Text is compared without case, accents or apostrophes
-("didnt" is "did not"), and words of 5+ letters match with one typo (9+: two). Sentiment is VADER's compound score
-for English; for other languages the balance of praise and problem cues.
+("didnt" is "did not"), and problem and praise words of 5+ letters match with one typo (9+: two). Sentiment is
+VADER's compound score for English; for other languages the balance of praise and problem cues.
 """
 
 from __future__ import annotations
@@ -150,9 +150,12 @@ class ThemeCoder:
         for clause in _clauses(normalize(text)):
             found = [(cue, negated) for cue in cues for negated in _matches(cue, clause)]
             polarity = self._polarity(" ".join(clause), lang, found)
+            explicit = {cue.theme for cue, _ in found if cue.kind != "topic"}
             for cue, negated in found:
+                if cue.kind == "topic" and cue.theme in explicit:
+                    continue  # the clause says outright how that theme went
                 if cue.kind == "topic":
-                    mood = polarity if polarity != 0 else _from_category(category)
+                    mood = _topic_mood(polarity, category)
                     bad = mood < 0 if mood else None
                 else:
                     bad = (cue.kind == "problem") != negated
@@ -185,11 +188,12 @@ def _matches(cue: _Cue, clause: list[str]) -> list[bool]:
     out = []
     for start in range(len(clause) - n + 1):
         window = clause[start:start + n]
-        if not all(_close(w, c) for w, c in zip(window[:-1], cue.words[:-1], strict=True)):
+        close = (lambda w, c: w == c) if cue.kind == "topic" else _close
+        if not all(close(w, c) for w, c in zip(window[:-1], cue.words[:-1], strict=True)):
             continue
         last, want = window[-1], cue.words[-1]
-        if not (last.startswith(want) if cue.prefix else _close(last, want)):
-            continue
+        if not (last.startswith(want) if cue.prefix else last == want if cue.kind == "topic" else _close(last, want)):
+            continue  # topic words are common words: no typo tolerance for them ("normal" is not "normas")
         before = clause[max(0, start - 3):start]
         negated = not cue.negative and bool(NEGATORS & set(before)) and not _comparative(before, last)
         out.append(negated)
@@ -201,8 +205,14 @@ def _comparative(before: list[str], word: str) -> bool:
     return bool({"been", "be"} & set(before)) and (word.endswith(("er", "est")) or "more" in before)
 
 
-def _from_category(category: str | None) -> float:
-    return {"detractor": -1.0, "promoter": 1.0}.get(category or "", 0.0)
+def _topic_mood(polarity: float, category: str | None) -> float:
+    """A topic word's mood: the answer's category (a detractor's or passive's mention is a complaint, a promoter's
+    praise) unless its clause says the opposite clearly (VADER misreads "absolute joke" as positive), else the
+    clause's own sentiment."""
+    leaning = {"detractor": -1.0, "passive": -0.5, "promoter": 1.0}.get(category or "", 0.0)
+    if leaning and (polarity == 0 or polarity * leaning > 0 or abs(polarity) < 0.5):
+        return leaning
+    return polarity
 
 
 @lru_cache(maxsize=1)

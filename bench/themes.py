@@ -1,0 +1,214 @@
+"""Theme coding quality: how well `cxloop.themes.ThemeCoder` finds the themes people raise in survey comments.
+
+Runs the coder (the shipped taxonomy, `cxloop/default_themes.yaml`, unless `--themes` names another) on the
+labelled comments of `tests/data/themed_comments.yaml`, written for the tests as customers type, in English and
+Spanish, and labelled by meaning (see the file's header for how). Each comment is coded with its language and its
+survey category, as the responses agent would.
+
+Measures, for the themes raised as problems: precision, recall and F1 per theme, micro averages (every label
+counts once) and macro averages (every theme counts once, over the themes with at least one label in the slice),
+on the whole set and on English and Spanish separately, plus the share of comments whose problem set is exactly
+right and how many comments with no problem got one anyway. For praised themes, the micro averages. Also the
+coder's speed (µs per comment, best of `--repeats` passes over the set).
+
+The metric functions here are the ones `tests/unit/test_theme_quality.py` asserts floors on.
+Run: `.venv/bin/python -m bench.themes [--themes PATH] [--data PATH] [--misses N] [--repeats R]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.common import ROOT, print_table, write_result
+
+DATASET = ROOT / "tests" / "data" / "themed_comments.yaml"
+LANGS = ("en", "es")
+CATEGORIES = ("detractor", "passive", "promoter")
+
+
+@dataclass(frozen=True)
+class Item:
+    text: str
+    lang: str
+    category: str
+    themes: frozenset[str]  # raised as problems
+    praised: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Coded:
+    item: Item
+    themes: frozenset[str]
+    praised: frozenset[str]
+
+
+def load_items(path: Path = DATASET) -> list[Item]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))["items"]
+    return [Item(str(r["text"]), r["lang"], r["category"], frozenset(r["themes"] or ()), frozenset(r["praised"] or ()))
+            for r in raw]
+
+
+def split(items: Sequence[Item]) -> tuple[list[Item], list[Item]]:
+    """(development, held out): every third comment is held out. Cues are improved by reading the development
+    misses only; the floors in tests/unit/test_theme_quality.py are asserted on the held-out third."""
+    return ([i for n, i in enumerate(items) if n % 3 != 2], [i for n, i in enumerate(items) if n % 3 == 2])
+
+
+def code_all(items: Iterable[Item], code: Callable[..., Any]) -> list[Coded]:
+    """`code` is `ThemeCoder.code`: (text, lang, category) -> an object with `themes` and `praised`."""
+    out = []
+    for item in items:
+        coding = code(item.text, lang=item.lang, category=item.category)
+        out.append(Coded(item, frozenset(coding.themes), frozenset(coding.praised)))
+    return out
+
+
+def _ratio(num: int, den: int, empty: float) -> float:
+    return num / den if den else empty
+
+
+def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    """Precision, recall, F1. Nothing predicted and nothing expected counts as perfect; one side empty as 0."""
+    nothing = 1.0 if tp + fp + fn == 0 else 0.0
+    return {"precision": round(_ratio(tp, tp + fp, nothing), 4), "recall": round(_ratio(tp, tp + fn, nothing), 4),
+            "f1": round(_ratio(2 * tp, 2 * tp + fp + fn, nothing), 4)}
+
+
+def scores(pairs: Sequence[tuple[frozenset[str], frozenset[str]]], theme_ids: Sequence[str]) -> dict[str, Any]:
+    """Per-theme and averaged P/R/F1 over (expected, got) label sets, one pair per comment.
+
+    micro: true/false positives and misses summed over every theme (ids outside `theme_ids` count as errors too);
+    macro: the mean of the per-theme figures over the themes that have at least one expected label here."""
+    counts = {t: [0, 0, 0] for t in theme_ids}  # tp, fp, fn
+    for expected, got in pairs:
+        for t in expected | got:
+            c = counts.setdefault(t, [0, 0, 0])
+            c[0 if t in expected and t in got else 1 if t in got else 2] += 1
+    per_theme = {t: {**prf(*c), "support": c[0] + c[2], "tp": c[0], "fp": c[1], "fn": c[2]}
+                 for t, c in counts.items()}
+    tp, fp, fn = (sum(c[i] for c in counts.values()) for i in range(3))
+    supported = [m for m in per_theme.values() if m["support"]]
+    macro = {k: round(sum(m[k] for m in supported) / len(supported), 4) if supported else 0.0
+             for k in ("precision", "recall", "f1")}
+    return {"comments": len(pairs), "labels": tp + fn, "predicted": tp + fp, "micro": prf(tp, fp, fn),
+            "macro": macro, "exact_match": round(_ratio(sum(e == g for e, g in pairs), len(pairs), 1.0), 4),
+            "per_theme": per_theme}
+
+
+def problem_scores(coded: Sequence[Coded], theme_ids: Sequence[str], lang: str | None = None) -> dict[str, Any]:
+    chosen = [c for c in coded if lang in (None, c.item.lang)]
+    out = scores([(c.item.themes, c.themes) for c in chosen], theme_ids)
+    clean = [c for c in chosen if not c.item.themes]
+    out["no_problem_comments"] = len(clean)
+    out["no_problem_comments_given_one"] = sum(bool(c.themes) for c in clean)
+    return out
+
+
+def praise_scores(coded: Sequence[Coded], theme_ids: Sequence[str], lang: str | None = None) -> dict[str, Any]:
+    return scores([(c.item.praised, c.praised) for c in coded if lang in (None, c.item.lang)], theme_ids)
+
+
+def misses(coded: Iterable[Coded]) -> list[dict[str, Any]]:
+    """Every comment whose problems or praise differ from the labels: what was missed and what was added."""
+    out = []
+    for c in coded:
+        if c.themes != c.item.themes or c.praised != c.item.praised:
+            out.append({"text": c.item.text, "lang": c.item.lang, "category": c.item.category,
+                        "expected": sorted(c.item.themes), "got": sorted(c.themes),
+                        "missed": sorted(c.item.themes - c.themes), "added": sorted(c.themes - c.item.themes),
+                        "expected_praised": sorted(c.item.praised), "got_praised": sorted(c.praised)})
+    return out
+
+
+def evaluate(coded: Sequence[Coded], theme_ids: Sequence[str]) -> dict[str, Any]:
+    slices: dict[str, str | None] = {"all": None, **{lang: lang for lang in LANGS}}
+    return {
+        "problems": {name: problem_scores(coded, theme_ids, lang) for name, lang in slices.items()},
+        "praised": {name: praise_scores(coded, theme_ids, lang) for name, lang in slices.items()},
+    }
+
+
+def _speed(code: Callable[..., Any], items: Sequence[Item], repeats: int) -> dict[str, float]:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for item in items:
+            code(item.text, lang=item.lang, category=item.category)
+        best = min(best, (time.perf_counter() - start) / len(items) * 1e6)
+    return {"us_per_comment_best": round(best, 1), "comments_per_s_best": round(1e6 / best)}
+
+
+def main() -> None:
+    from cxloop.themes import DEFAULT_THEMES, ThemeCoder, load_themes
+
+    parser = argparse.ArgumentParser(prog="python -m bench.themes", description=__doc__.splitlines()[0])
+    parser.add_argument("--themes", type=Path, default=DEFAULT_THEMES, help="taxonomy YAML (default: the shipped one)")
+    parser.add_argument("--data", type=Path, default=DATASET, help="labelled comments (default: %(default)s)")
+    parser.add_argument("--misses", type=int, default=25, help="misses to print (all are in the JSON; default 25)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed passes over the set (default 5)")
+    args = parser.parse_args()
+
+    taxonomy = load_themes(args.themes)
+    theme_ids = [t.id for t in taxonomy.themes]
+    items = load_items(args.data)
+    coder = ThemeCoder(taxonomy)
+    coded = code_all(items, coder.code)
+    results = evaluate(coded, theme_ids)
+    dev_items, held_items = split(items)
+    held = [c for c in coded if c.item in set(held_items)]
+    dev = [c for c in coded if c.item in set(dev_items)]
+    results["held_out"] = {"problems": problem_scores(held, theme_ids)["micro"],
+                           "problems_es": problem_scores(held, theme_ids, "es")["micro"], "items": len(held)}
+    results["development"] = {"problems": problem_scores(dev, theme_ids)["micro"], "items": len(dev)}
+    results["speed"] = _speed(coder.code, items, args.repeats)
+    wrong = misses(coded)
+    results["misses"] = wrong
+
+    problems, praised = results["problems"], results["praised"]
+    print(f"theme coding on {len(items)} labelled comments ({args.data.name}), taxonomy {args.themes.name}")
+    print("\nproblems, per theme (P / R / F1 on the whole set; F1 per language)")
+    print_table(
+        ["theme", "labels", "predicted", "precision", "recall", "F1", "F1 en", "F1 es"],
+        [[t, m["support"], m["tp"] + m["fp"], m["precision"], m["recall"], m["f1"],
+          problems["en"]["per_theme"][t]["f1"], problems["es"]["per_theme"][t]["f1"]]
+         for t, m in problems["all"]["per_theme"].items()],
+    )
+    print("\naverages")
+    rows = []
+    for kind, block in (("problems", problems), ("praised", praised)):
+        for name in ("all", *LANGS):
+            s = block[name]
+            rows.append([f"{kind} {name}", s["comments"], s["labels"], s["micro"]["precision"], s["micro"]["recall"],
+                         s["micro"]["f1"], s["macro"]["f1"], s["exact_match"]])
+    print_table(["slice", "comments", "labels", "micro P", "micro R", "micro F1", "macro F1", "exact"], rows)
+    print(f"\nheld-out third ({len(held)} comments, never read while improving the cues): problems micro F1 "
+          f"{results['held_out']['problems']['f1']}, Spanish {results['held_out']['problems_es']['f1']}; "
+          f"development: {results['development']['problems']['f1']}")
+    clean = problems["all"]
+    print(f"\ncomments with no problem given one anyway: {clean['no_problem_comments_given_one']} of "
+          f"{clean['no_problem_comments']}")
+    print(f"speed: {results['speed']['us_per_comment_best']} µs per comment (best of {args.repeats})")
+    print(f"\n{len(wrong)} comments with a problem or praise difference; first {min(args.misses, len(wrong))} "
+          "problem misses:")
+    for m in [m for m in wrong if m["missed"] or m["added"]][: args.misses]:
+        print(f"  [{m['lang']}] {m['text'][:100]!r}\n       expected {m['expected']} got {m['got']}")
+
+    config = {"data": str(args.data.relative_to(ROOT) if args.data.is_relative_to(ROOT) else args.data),
+              "data_sha256": hashlib.sha256(args.data.read_bytes()).hexdigest()[:16],
+              "themes": str(args.themes.relative_to(ROOT) if args.themes.is_relative_to(ROOT) else args.themes),
+              "themes_sha256": hashlib.sha256(args.themes.read_bytes()).hexdigest()[:16],
+              "items": len(items), "repeats": args.repeats}
+    path = write_result("themes", config, results)
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()
