@@ -139,16 +139,22 @@ class ThemeCoder:
                         if words:
                             negative = bool(NEGATORS & set(words))
                             self._cues.setdefault(lang, []).append(_Cue(theme.id, kind, words, prefix, negative))
+        self._by_initial: dict[str, dict[str, list[_Cue]]] = {}
+        for lang, lang_cues in self._cues.items():
+            for cue in lang_cues:
+                self._by_initial.setdefault(lang, {}).setdefault(cue.words[0][0], []).append(cue)
         self._vader = _vader()
 
     def code(self, text: str, lang: str = "en", category: str | None = None) -> Coding:
         lang = lang.split("-")[0].lower()
-        cues = self._cues.get(lang) or self._cues.get("en", [])
+        cues = self._by_initial.get(lang) or self._by_initial.get("en", {})
         problems: set[str] = set()
         praised: set[str] = set()
         hits = {"problem": 0, "praise": 0}
         for clause in _clauses(normalize(text)):
-            found = [(cue, negated) for cue in cues for negated in _matches(cue, clause)]
+            # A cue can only match where its first letter appears (typo tolerance keeps the first letter).
+            found = [(cue, negated) for initial in {word[0] for word in clause} for cue in cues.get(initial, ())
+                     for negated in _matches(cue, clause)]
             polarity = self._polarity(" ".join(clause), lang, found)
             explicit = {cue.theme for cue, _ in found if cue.kind != "topic"}
             for cue, negated in found:
