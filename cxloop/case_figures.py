@@ -65,9 +65,11 @@ class CaseFigures:
         }
 
 
-def case_rows(clickhouse: ClickHouse) -> list[dict[str, Any]]:
-    """One row per case: its state now, first contact, first due time, and whether its customer answered again."""
+def case_rows(clickhouse: ClickHouse, since: datetime | None = None) -> list[dict[str, Any]]:
+    """One row per case (opened since `since`, when given): its state now, first contact, first due time, and
+    whether its customer answered again."""
     db = clickhouse.database
+    opened = f"HAVING opened_at >= toDateTime64('{utc(since):%Y-%m-%d %H:%M:%S}', 3, 'UTC')" if since else ""
     return clickhouse.query(f"""
         WITH cases AS (
             SELECT case_id,
@@ -85,6 +87,7 @@ def case_rows(clickhouse: ClickHouse) -> list[dict[str, Any]]:
                    argMin(score, seq) AS opening_score
             FROM {db}.case_events FINAL
             GROUP BY case_id
+            {opened}
         ),
         answers AS (
             SELECT customer_key, metric, groupArray((responded_at, score)) AS scores

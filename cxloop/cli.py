@@ -187,7 +187,7 @@ def _cases(settings: Settings, args: argparse.Namespace) -> int:
 
     clickhouse = open_clickhouse(settings)
     try:
-        figures = [f.as_dict() for f in case_figures(case_rows(clickhouse), args.by, SystemClock().now())]
+        figures = [f.as_dict() for f in case_figures(case_rows(clickhouse, args.since), args.by, SystemClock().now())]
     finally:
         clickhouse.close()
     if args.format == "json":
@@ -246,6 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     drivers.add_argument("--format", choices=["table", "json"], default="table")
     cases = commands.add_parser("cases", help="follow-up figures per owner or team from ClickHouse")
     cases.add_argument("--by", choices=["owner", "team"], default="owner")
+    cases.add_argument("--since", type=_since, default=None, help="cases opened in the last 30d, or since a date")
     cases.add_argument("--format", choices=["table", "json"], default="table")
     demo = commands.add_parser("demo", help="the whole loop on a local broker with synthetic traffic")
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)")

@@ -158,3 +158,9 @@ def test_follow_up_figures_equal_an_independent_computation(landed: ClickHouse, 
         assert got["sla_compliance"] == (pytest.approx(w["met"] / judged) if judged else None), group
         assert got["outcomes"] == dict(w["outcomes"]) and got["root_causes"] == dict(w["causes"]), group
         assert (got["answered_again"], got["recovered"]) == (w["again"], w["recovered"]), group
+
+
+def test_since_keeps_the_cases_opened_after_it(landed: ClickHouse) -> None:
+    rows = case_rows(landed, since=at(1))
+    assert sorted(r["case_id"] for r in rows) == sorted(
+        f"cs_{p.customer}" for p in PLANS if p.opened_h >= 1)
