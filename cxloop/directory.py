@@ -102,7 +102,10 @@ class Directory(StrictModel):
         return self
 
     def person(self, person_id: str) -> Person:
-        return next(p for p in self.people if p.id == person_id)
+        found = next((p for p in self.people if p.id == person_id), None)
+        if found is None:  # e.g. the directory changed since the case was opened
+            raise KeyError(f"no person {person_id!r} in the directory")
+        return found
 
     def team(self, team_id: str | None) -> Team | None:
         return next((t for t in self.teams if t.id == team_id), None)

@@ -236,3 +236,8 @@ def test_promoters_are_asked_to_advocate_once_per_cap_and_never_with_a_case_open
     on_update(state, update(case_id, T0 + timedelta(days=42), "unreachable"), T0)
     later = on_alert(state, promoter(4, 43), asking, T0 + timedelta(days=43)).advocacy
     assert later is not None and later.survey_id == "sv_p4"
+
+
+def test_an_unknown_person_is_a_clear_error() -> None:
+    with pytest.raises(KeyError, match="no person 'zed' in the directory"):
+        DIRECTORY.person("zed")
