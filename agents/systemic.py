@@ -3,9 +3,11 @@
 The responses agent publishes each first score once per dimension value it counts under, keyed by that value and
 stamped with the answer's time, to an internal topic. Here:
 
-- Faust windowed tables keep rolling counts per value and metric: 1 minute tumbling, 1 hour hopping every 15 minutes,
-  24 hours hopping every 6 hours, by the answer's time (stream time). After each answer every window that contains
-  it is published on `rolling-aggregate` with its counts, which lands in ClickHouse.
+- Faust windowed tables keep rolling counts per value and metric in 1-minute, 1-hour and 24-hour tumbling windows, by
+  the answer's time (stream time): one table write per window size and answer. After each answer its windows'
+  counts are published on `rolling-aggregate`, which lands in ClickHouse; a sliding hour or day is the sum of the
+  minutes in it. (Hopping windows wrote every overlapping window of every field per answer: most of the 187
+  records the answer path produced per answer in bench/answers.py.)
 - The systemic detector keeps each value's answer buckets (`dimension-windows` table) and raises a spike on
   `case-escalation`.
 """
@@ -24,10 +26,10 @@ from cxloop.directory import Directory
 from cxloop.model import CaseEscalation, RollingAggregate
 from cxloop.systemic import DimensionWindow, observe
 
-WINDOWS = {  # name -> (size, step, expires): expired windows leave the table, their last value stays landed
-    "1m": (timedelta(minutes=1), timedelta(minutes=1), timedelta(hours=2)),
-    "1h": (timedelta(hours=1), timedelta(minutes=15), timedelta(hours=3)),
-    "24h": (timedelta(hours=24), timedelta(hours=6), timedelta(hours=30)),
+WINDOWS = {  # name -> (size, expires): tumbling windows; expired ones leave the table, their last value stays landed
+    "1m": (timedelta(minutes=1), timedelta(hours=2)),
+    "1h": (timedelta(hours=1), timedelta(hours=3)),
+    "24h": (timedelta(hours=24), timedelta(hours=30)),
 }
 FIELDS = ("answers", "detractors", "passives", "promoters", "score_sum")
 
@@ -36,32 +38,28 @@ def register(pipe: Pipeline, directory: Directory) -> faust.types.AgentT:
     windows = pipe.table("dimension-windows", help="dimension=value -> answer counts per time bucket (JSON)")
     rules = directory.systemic
     rolling = {
-        name: pipe.app.Table(f"rolling-{name}", default=int, partitions=pipe.settings.topic_partitions,
-                             help=f"dimension=value|metric|field -> count in {name} windows").hopping(
-            size, step, expires=expires)
-        for name, (size, step, expires) in WINDOWS.items()
+        name: pipe.app.Table(f"rolling-{name}", default=list, partitions=pipe.settings.topic_partitions,
+                             help=f"dimension=value|metric -> [{', '.join(FIELDS)}] per {name} window").tumbling(
+            size, expires=expires)
+        for name, (size, expires) in WINDOWS.items()
     }
 
     async def roll(dimension: str, value: str, answer: dict, event: EventT) -> None:
-        """Count the answer in every window that contains it, and publish each of those windows' counts."""
-        increments = {"answers": 1, "detractors": answer["category"] == "detractor",
-                      "passives": answer["category"] == "passive", "promoters": answer["category"] == "promoter",
-                      "score_sum": answer["score"]}
+        """Count the answer in its window of each size (one table write each), and publish the windows' counts."""
+        increments = (1, answer["category"] == "detractor", answer["category"] == "passive",
+                      answer["category"] == "promoter", answer["score"])
         stamp = event.message.timestamp
         base = f"{dimension}={value}|{answer['metric']}"
         for name, table in rolling.items():
-            size, step, _ = WINDOWS[name]
-            for field in FIELDS:
-                table[f"{base}|{field}"] += int(increments[field])
-            for back in range(int(size / step)):  # the windows containing it, latest start first
-                ago = back * step.total_seconds()
-                start, end = table.table.window.current(stamp - ago)  # type: ignore[union-attr]
-                counts = {field: table[f"{base}|{field}"].delta(ago) for field in FIELDS}
-                await pipe.send(RollingAggregate(
-                    window=name, dimension=dimension, value=value, metric=answer["metric"],
-                    window_start=from_epoch_ms(int(start * 1000)), window_end=from_epoch_ms(int(end * 1000)),
-                    updated_at=pipe.clock.now(), **counts,
-                ), key=f"{name}|{base}")
+            counts = [int(a) + int(b) for a, b in
+                      zip(table[base].current() or [0] * len(FIELDS), increments, strict=True)]
+            table[base] = counts
+            start, end = table.table.window.current(stamp)  # type: ignore[union-attr]
+            await pipe.send(RollingAggregate(
+                window=name, dimension=dimension, value=value, metric=answer["metric"],
+                window_start=from_epoch_ms(int(start * 1000)), window_end=from_epoch_ms(int(end * 1000)),
+                updated_at=pipe.clock.now(), **dict(zip(FIELDS, counts, strict=True)),
+            ), key=f"{name}|{base}")
 
     async def on_answer(event: EventT) -> None:
         key = event.message.key or b""

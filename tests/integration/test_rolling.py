@@ -2,7 +2,7 @@
 
 Answers are published to the internal per-dimension topic as the responses agent publishes them (keyed by the
 dimension value, stamped with the answer's time), at known times; each window's final counts must equal the answers
-whose time falls inside it, in the 1-minute tumbling, 1-hour and 24-hour hopping windows.
+whose time falls inside it, in the 1-minute, 1-hour and 24-hour tumbling windows.
 """
 
 from __future__ import annotations
@@ -37,17 +37,15 @@ def test_windowed_counts_equal_the_answers_inside_each_window(settings: Settings
                          value=json.dumps(value).encode(), timestamp=int(at.timestamp() * 1000))
     assert producer.flush(30) == 0
 
-    expected = {}
-    for name, (size, step, _) in WINDOWS.items():
-        first = min(at for at, _ in answers) - size
-        start = first - timedelta(seconds=first.timestamp() % step.total_seconds())
-        while start <= max(at for at, _ in answers):
-            inside = [score for at, score in answers if start <= at < start + size]
-            if inside:
-                expected[(name, start)] = (len(inside), sum(category(s) == "detractor" for s in inside),
-                                           sum(category(s) == "promoter" for s in inside), sum(inside))
-            start += step
-    assert len(expected) > 10
+    expected: dict[tuple[str, datetime], tuple[int, int, int, int]] = {}
+    for name, (size, _) in WINDOWS.items():
+        seconds = size.total_seconds()
+        for at, score in answers:
+            start = datetime.fromtimestamp(at.timestamp() - at.timestamp() % seconds, timezone.utc)
+            n, d, p, total = expected.get((name, start), (0, 0, 0, 0))
+            expected[(name, start)] = (n + 1, d + (category(score) == "detractor"),
+                                       p + (category(score) == "promoter"), total + score)
+    assert len(expected) >= 7  # 4 minutes, 2 hours, 1 or 2 days
 
     db = clickhouse.database
 
@@ -62,7 +60,7 @@ def test_windowed_counts_equal_the_answers_inside_each_window(settings: Settings
     wait_for(landed, 90, what="every window's final counts in ClickHouse")
     assert expected[("1m", base)] == (2, 1, 1, 12)
     assert expected[("1h", base)] == (4, 1, 2, 29)
-    assert expected[("24h", base)] == (5, 2, 2, 31)
+    assert sum(n for (name, _), (n, *_rest) in expected.items() if name == "24h") == len(SCORES)
 
 
 def _utc(value: datetime | str) -> datetime:
