@@ -75,6 +75,7 @@ class FollowUp:
     closed: list[str] = field(default_factory=list)
     early: list[dict[str, Any]] = field(default_factory=list)  # CaseUpdate records for cases not opened yet
     asked_at: int | None = None  # when this promoter was last asked to advocate
+    applied: list[str] = field(default_factory=list)  # recent updates already applied: a replay changes nothing
 
     @classmethod
     def from_json(cls, data: bytes | None) -> FollowUp:
@@ -83,7 +84,7 @@ class FollowUp:
         raw = json.loads(data)
         case = Case(**raw["case"]) if raw.get("case") else None
         return cls(history=raw["history"], case=case, closed=raw["closed"], early=raw["early"],
-                   asked_at=raw.get("asked_at"))
+                   asked_at=raw.get("asked_at"), applied=raw.get("applied", []))
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":")).encode()
@@ -195,6 +196,8 @@ def _advocacy(state: FollowUp, alert: DetractorAlert, directory: Directory, now:
 def on_update(state: FollowUp, update: CaseUpdate, now: datetime) -> Effects:
     """A person's change to a case: a status, an outcome with its root cause, a note."""
     effects = Effects()
+    if _update_key(update) in state.applied:
+        return Effects(wake_at=_wake(state))  # the same update again (a replay after a restart)
     case = state.case
     if case is None or case.case_id != update.case_id:
         if update.case_id in state.closed:
@@ -233,9 +236,17 @@ def on_due(state: FollowUp, directory: Directory, now: datetime) -> Effects:
     return effects
 
 
+def _update_key(update: CaseUpdate) -> str:
+    return "|".join(str(v) for v in (update.case_id, epoch_ms(update.updated_at), update.actor, update.status,
+                                     update.outcome, update.root_cause, update.note))
+
+
 def _apply(state: FollowUp, update: CaseUpdate, effects: Effects) -> None:
     case = state.case
     assert case is not None and case.case_id == update.case_id
+    key = _update_key(update)
+    if key in state.applied:
+        return
     at = update.updated_at
     if update.status is not None and update.status != case.status:
         if update.status not in NEXT[case.status]:
@@ -257,6 +268,7 @@ def _apply(state: FollowUp, update: CaseUpdate, effects: Effects) -> None:
         effects.events.append(_event(case, "note", at, actor=update.actor, note=update.note))
     elif update.status is None:
         raise InvalidEvent("case-update: needs a status or a note")
+    state.applied = [*state.applied, key][-REMEMBERED:]
 
 
 def _event(case: Case, kind: str, at: datetime, *, actor: str = "cxloop", note: str | None = None,

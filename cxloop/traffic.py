@@ -38,6 +38,10 @@ CHANNEL_TRIGGERS = [
     ("voice", "call_end", 0.40), ("chat", "chat_end", 0.25), ("email", "ticket_solved", 0.20),
     ("bot", "bot_session_end", 0.10), ("web", "self_service_end", 0.05),
 ]
+# Customers around the world (time zone, language): at any hour some are in their quiet hours and some are not.
+ZONES = [("Europe/London", "en"), ("Europe/Madrid", "es"), ("America/New_York", "en"),
+         ("America/Mexico_City", "es"), ("America/Los_Angeles", "en"), ("Asia/Kolkata", "en"),
+         ("Australia/Sydney", "en")]
 REASONS = ["billing", "delivery", "technical_support", "account_change", "returns", "complaint"]
 TEAMS = {"team-north": ["ava", "ben", "cai", "dee"], "team-south": ["eli", "fay", "gus"], "team-east": ["hal", "ivy"]}
 COMMENTS = {
@@ -76,6 +80,7 @@ class ContactCentre:
         bot = channel in ("bot", "web")
         agent = rng.choice(self.agents)
         customer = rng.choice(self.customers)
+        number = int(customer.split("-")[1])
         transfers = 0 if bot else rng.choices([0, 1, 2], weights=[0.75, 0.2, 0.05])[0]
         resolved = rng.random() < (0.55 if bot else 0.6 + 0.35 * agent.skill)
         wait = int(rng.expovariate(1 / 90))
@@ -86,8 +91,9 @@ class ContactCentre:
             trigger=trigger, channel=channel, customer_id=customer,
             started_at=now - timedelta(seconds=handle + wait), ended_at=now,
             customer_email=f"{customer}@customers.example" if rng.random() < 0.93 else None,
-            customer_phone=f"+1555{int(customer.split('-')[1]):07d}" if rng.random() < 0.8 else None,
-            customer_locale="en", handled_by="bot" if bot else "human",
+            customer_phone=f"+1555{number:07d}" if rng.random() < 0.8 else None,
+            customer_locale=ZONES[number % len(ZONES)][1], customer_timezone=ZONES[number % len(ZONES)][0],
+            handled_by="bot" if bot else "human",
             agent_id=None if bot else agent.agent_id, agent_name=None if bot else agent.agent_id.split("-")[1],
             team_id=None if bot else agent.team_id, queue=f"{channel}-{rng.choice(['general', 'priority'])}",
             contact_reason=rng.choice(REASONS), handle_time_seconds=handle, wait_time_seconds=wait,

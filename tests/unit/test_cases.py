@@ -241,3 +241,16 @@ def test_promoters_are_asked_to_advocate_once_per_cap_and_never_with_a_case_open
 def test_an_unknown_person_is_a_clear_error() -> None:
     with pytest.raises(KeyError, match="no person 'zed' in the directory"):
         DIRECTORY.person("zed")
+
+
+def test_a_replayed_update_changes_nothing_before_or_after_the_case_closes() -> None:
+    state = FollowUp()
+    case_id = case_id_for("sv_a1")
+    early = update(case_id, T0, "acknowledged", note="saw it, will call")
+    on_update(state, early, T0)
+    opened = on_alert(state, alert(), DIRECTORY, T0 + timedelta(minutes=1))
+    assert [e.event for e in opened.events] == ["opened", "acknowledged"]
+    assert on_update(state, early, T0).events == [], "the early update replayed after it was applied"
+    done = update(case_id, T0 + timedelta(hours=2), "resolved", outcome="explained", root_cause="process")
+    assert [e.event for e in on_update(state, done, T0).events] == ["resolved"]
+    assert on_update(state, done, T0).events == [], "the resolution replayed after the case closed"
