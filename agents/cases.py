@@ -22,8 +22,6 @@ def register(pipe: Pipeline, directory: Directory) -> faust.types.AgentT:
     schedule = Schedule(pipe, "cases")
     topics = {"alerts": pipe.internal_topic("alerts-by-customer"), "updates": pipe.topic("case-update"),
               "rekeyed": pipe.internal_topic("case-updates-by-customer"), "ticks": schedule.ticks}
-    kind_of = {topic.get_topic_name(): kind for kind, topic in topics.items()}
-    source = pipe.app.topic(*kind_of, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 
     async def publish(key: bytes, state: FollowUp, effects: Effects) -> None:
         follow_ups[key] = state.to_json()
@@ -60,11 +58,4 @@ def register(pipe: Pipeline, directory: Directory) -> faust.types.AgentT:
         await publish(key, state, on_due(state, directory, pipe.clock.now()))
 
     handlers = {"alerts": on_alert_event, "updates": on_update_event, "rekeyed": on_update_event, "ticks": on_tick}
-
-    @pipe.app.agent(source, name="cases", concurrency=1)
-    async def cases(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            async with pipe.per_event(event, "cases"):
-                await handlers[kind_of[event.message.topic]](event)
-
-    return cases
+    return pipe.agent("cases", {topics[kind]: handler for kind, handler in handlers.items()})

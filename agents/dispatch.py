@@ -32,8 +32,6 @@ def register(
 ) -> faust.types.AgentT:
     dispatched = pipe.table("dispatched", help="survey id -> {ref, reminder_at, reminded}; replays are not re-sent")
     schedule = Schedule(pipe, "dispatch")
-    source = pipe.app.topic(pipe.settings.topic("survey-invitation"), schedule.ticks.get_topic_name(),
-                            key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 
     def load(key: bytes) -> Invitation | None:
         stored = invitations.get(key)
@@ -107,11 +105,4 @@ def register(
         if invitation is not None:
             await advance(invitation)
 
-    @pipe.app.agent(source, name="dispatch", concurrency=1)
-    async def dispatch(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            async with pipe.per_event(event, "dispatch"):
-                handler = on_tick if schedule.is_tick(event) else on_invitation
-                await handler(event)
-
-    return dispatch
+    return pipe.agent("dispatch", {pipe.topic("survey-invitation"): on_invitation, schedule.ticks: on_tick})

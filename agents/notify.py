@@ -35,8 +35,6 @@ class NotificationFailed(RuntimeError):
 def register(pipe: Pipeline, directory: Directory, sender: EmailSender) -> faust.types.AgentT:
     pending = pipe.table("notifications", help="case id -> {event id|channel: {attempts, event, due}}: retries")
     schedule = Schedule(pipe, "notify")
-    source = pipe.app.topic(pipe.settings.topic("case-event"), schedule.ticks.get_topic_name(),
-                            key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     secret = pipe.settings.webhook_signing_secret.get_secret_value().encode()
     http: dict[str, aiohttp.ClientSession] = {}
 
@@ -118,10 +116,4 @@ def register(pipe: Pipeline, directory: Directory, sender: EmailSender) -> faust
                 todo.append((case_event, raw, name.rsplit("|", 1)[1], state["attempts"]))
         await work(key, retries, todo)
 
-    @pipe.app.agent(source, name="notify", concurrency=1)
-    async def notify(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            async with pipe.per_event(event, "notify"):
-                await (on_tick if schedule.is_tick(event) else on_event)(event)
-
-    return notify
+    return pipe.agent("notify", {pipe.topic("case-event"): on_event, schedule.ticks: on_tick})

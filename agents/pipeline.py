@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import faust
@@ -68,6 +68,20 @@ class Pipeline:
             partitions=self.settings.topic_partitions,
             help=help,
         )
+
+    def agent(self, name: str, routes: dict[faust.TopicT, Callable[[EventT], Awaitable[None]]]) -> faust.types.AgentT:
+        """One agent (concurrency 1) reading several topics in one stream, each event handled by its topic's
+        handler inside the per-event dead-letter guard."""
+        handler_of = {topic.get_topic_name(): handler for topic, handler in routes.items()}
+        source = self.app.topic(*handler_of, key_type=bytes, value_type=bytes, key_serializer="raw",
+                                value_serializer="raw")
+
+        async def run(stream: faust.StreamT) -> None:
+            async for event in stream.events():
+                async with self.per_event(event, name):
+                    await handler_of[event.message.topic](event)
+
+        return self.app.agent(source, name=name, concurrency=1)(run)
 
     async def rekeyed(self, event: EventT, key: bytes, to: faust.TopicT) -> bool:
         """Whether the event had to be re-published to `to` keyed by `key` first: keyed otherwise, or put on a

@@ -37,14 +37,17 @@ def register(pipe: Pipeline, invitations: TableT, answered: TableT, programs: Su
     by_dimension = pipe.internal_topic("scores-by-dimension")
     replies = pipe.table("replies", help="survey id -> {asked_again, pending_comment} of its text replies")
 
-    async def publish(scored: ScoredResponse, invitation: Invitation, now: datetime) -> None:
-        await pipe.send(scored, key=scored.survey_id)
+    async def publish(scored: ScoredResponse, invitation: Invitation, now: datetime) -> bytes:
+        """survey-scored, the cases agent's input, the answered table; returns the scored record's Avro bytes."""
+        value = pipe.codec.encode(scored.contract, scored.to_record())
+        await pipe.topic(scored.contract).send(key=scored.survey_id.encode(), value=value)
         program = programs.by_id(invitation.program_id)
         # The cases agent opens or joins a case and raises the alert on detractor-alert, or asks a promoter.
         draft = alert_draft(scored, invitation, now, program.alert_threshold if program else None)
         await alerts_by_customer.send(key=draft.customer_id.encode(),
                                       value=pipe.codec.encode(draft.contract, draft.to_record()))
-        answered[scored.survey_id.encode()] = pipe.codec.encode(scored.contract, scored.to_record())
+        answered[scored.survey_id.encode()] = value
+        return value
 
     async def message(invitation: Invitation, kind: str, now: datetime, score: int | None = None,
                       sequence: int = 0) -> None:
@@ -110,17 +113,16 @@ def register(pipe: Pipeline, invitations: TableT, answered: TableT, programs: Su
                         await publish(merged, invitation, now)
                     continue
                 scored = score(response, invitation, now, coder)
-                await publish(scored, invitation, now)
-                dimensions = dimensions_of(scored.to_record(), systemic)
+                encoded = await publish(scored, invitation, now)
                 if typed and scored.comment is None and invitation.delivery_channel in TEXT_CHANNELS:
                     await message(invitation, "follow_up", now, score=scored.score)
-                first = {"t": epoch_ms(scored.responded_at), "metric": scored.metric, "score": scored.score,
-                          "category": scored.category}
-                for dimension, value in dimensions:  # stamped with the answer's time: windows follow it
-                    await by_dimension.send(key=f"{dimension}={value}".encode(), value=json.dumps(first).encode(),
+                first = json.dumps({"t": epoch_ms(scored.responded_at), "metric": scored.metric,
+                                    "score": scored.score, "category": scored.category}).encode()
+                for dimension, value in dimensions_of(scored.to_record(), systemic):
+                    # stamped with the answer's time: the windowed tables follow it
+                    await by_dimension.send(key=f"{dimension}={value}".encode(), value=first,
                                             timestamp=scored.responded_at.timestamp())
                 # The triggers stage keeps survey history per customer: caps can start their clock at the answer.
-                await answers_by_customer.send(key=scored.customer_id.encode(),
-                                               value=pipe.codec.encode(scored.contract, scored.to_record()))
+                await answers_by_customer.send(key=scored.customer_id.encode(), value=encoded)
 
     return responses

@@ -14,7 +14,6 @@ import logging
 from datetime import datetime
 
 import faust
-from faust.types import EventT
 
 from agents.pipeline import Pipeline
 from cxloop.clock import epoch_ms
@@ -31,9 +30,6 @@ class Schedule:
         self._queued: set[tuple[int, bytes]] = set()
         self._due.on_recover(self._reload)
         pipe.app.timer(interval, name=f"{stage}-schedule")(self._fire)
-
-    def is_tick(self, event: EventT) -> bool:
-        return bool(event.message.topic == self.ticks.get_topic_name())
 
     def at(self, key: bytes, when: datetime) -> None:
         """Wake the agent for `key` at `when` (replaces an earlier wake-up of the same key)."""

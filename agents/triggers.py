@@ -31,8 +31,6 @@ def register(pipe: Pipeline, rules: TriggerRules) -> faust.types.AgentT:
     }
     schedule = Schedule(pipe, "triggers")
     topics["ticks"] = schedule.ticks
-    kind_of = {topic.get_topic_name(): kind for kind, topic in topics.items()}
-    source = pipe.app.topic(*kind_of, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     programs = rules.programs
     partitions = pipe.settings.topic_partitions
 
@@ -120,14 +118,7 @@ def register(pipe: Pipeline, rules: TriggerRules) -> faust.types.AgentT:
 
     handlers = {"interactions": on_interaction, "rekeyed": on_interaction, "answers": on_answer,
                 "consent": on_consent, "ticks": on_tick}
-
-    @pipe.app.agent(source, name="triggers", concurrency=1)
-    async def triggers(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            async with pipe.per_event(event, "triggers"):
-                await handlers[kind_of[event.message.topic]](event)
-
-    return triggers
+    return pipe.agent("triggers", {topics[kind]: handler for kind, handler in handlers.items()})
 
 
 def _first_due(state: CustomerState, window: timedelta) -> datetime:
