@@ -1,11 +1,14 @@
 """Theme coding of open comments: which aspects a customer complains about or praises, and the comment's sentiment.
 
-Rules over the taxonomy's cue phrases (`default_themes.yaml`), per clause (sentences, and the parts around "but" /
-"pero"): a problem cue counts unless negated, a negated praise cue ("not helpful") is a problem, a negated problem cue
-("not rude at all") is praise, and a topic cue ("invoice") takes its clause's sentiment, or the answer's category when
-the clause has none. Negation looks three words back. Text is compared without case, accents or apostrophes
-("didnt" is "did not"), and problem and praise words of 5+ letters match with one typo (9+: two). Sentiment is
-VADER's compound score for English; for other languages the balance of praise and problem cues.
+Rules over the taxonomy's cue phrases (`default_themes.yaml`), per clause (sentences, commas, and the parts around
+"but" / "pero"): a problem cue counts unless negated, a negated praise cue ("not helpful") is a problem, a negated
+problem cue ("not rude at all") is praise. A topic cue ("invoice") counts only in a clause without problem or praise
+cues: it takes that clause's clear sentiment, else the answer's category, except that a detractor's bare topic is left
+alone when the comment already says what went wrong ("rang about my bill, the agent was rude"). A theme that
+`yields_to` others stands aside in a clause that names them. Negation looks three words back. Text is compared without
+case, accents or apostrophes ("didnt" is "did not"), and problem and praise words of 5+ letters match with one typo
+(9+: two) unless the word is itself a cue word ("waited" is not "waived"). Sentiment is VADER's compound score for
+English; for other languages the balance of praise and problem cues.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ _NOT = {"can't": "can not", "cant": "can not", "won't": "will not", "wont": "wil
 _NT = re.compile(r"\b(\w+?)n'?t\b")
 _NT_WORDS = frozenset({"didnt", "dont", "doesnt", "wasnt", "werent", "isnt", "arent", "couldnt", "wouldnt",
                        "shouldnt", "hasnt", "havent", "hadnt", "aint", "mustnt", "neednt"})
-_WORD = re.compile(r"[a-z0-9]+|[.!?;]")
+_WORD = re.compile(r"[a-z0-9]+|[.!?;,]")
 
 
 class ThemeSpec(StrictModel):
@@ -40,6 +43,9 @@ class ThemeSpec(StrictModel):
     problem: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     praise: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     topic: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # in a clause that also names one of these themes, this theme's cues stand aside ("still waiting for my
+    # refund" is about the refund, not the queue)
+    yields_to: tuple[str, ...] = ()
 
 
 class Taxonomy(StrictModel):
@@ -53,6 +59,9 @@ class Taxonomy(StrictModel):
         doubles = sorted({i for i in ids if ids.count(i) > 1})
         if doubles:
             raise ValueError(f"theme id(s) used twice: {', '.join(doubles)}")
+        unknown = sorted({y for t in themes for y in t.yields_to} - set(ids))
+        if unknown:
+            raise ValueError(f"yields_to names theme id(s) not in the taxonomy: {', '.join(unknown)}")
         return themes
 
     def by_id(self, theme_id: str) -> ThemeSpec | None:
@@ -93,7 +102,7 @@ def normalize(text: str) -> list[str]:
 def _clauses(tokens: list[str]) -> list[list[str]]:
     clauses: list[list[str]] = [[]]
     for token in tokens:
-        if token in ".!?;" or token in CONTRASTS:
+        if token in ".!?;," or token in CONTRASTS:
             if clauses[-1]:
                 clauses.append([])
         else:
@@ -143,32 +152,42 @@ class ThemeCoder:
         for lang, lang_cues in self._cues.items():
             for cue in lang_cues:
                 self._by_initial.setdefault(lang, {}).setdefault(cue.words[0][0], []).append(cue)
+        # a word that is itself some cue's word is never read as a typo of another ("waited" is not "waived")
+        self._vocab = {lang: frozenset(w for cue in lang_cues for w in cue.words)
+                       for lang, lang_cues in self._cues.items()}
+        self._yields = {theme.id: set(theme.yields_to) for theme in taxonomy.themes if theme.yields_to}
         self._vader = _vader()
 
     def code(self, text: str, lang: str = "en", category: str | None = None) -> Coding:
         lang = lang.split("-")[0].lower()
         cues = self._by_initial.get(lang) or self._by_initial.get("en", {})
+        vocab = self._vocab.get(lang) or self._vocab.get("en", frozenset())
         problems: set[str] = set()
         praised: set[str] = set()
         hits = {"problem": 0, "praise": 0}
+        leaning: list[tuple[str, float]] = []  # topics whose clause says nothing either way
         for clause in _clauses(normalize(text)):
             # A cue can only match where its first letter appears (typo tolerance keeps the first letter).
             found = [(cue, negated) for initial in {word[0] for word in clause} for cue in cues.get(initial, ())
-                     for negated in _matches(cue, clause)]
+                     for negated in _matches(cue, clause, vocab)]
+            named = {cue.theme for cue, _ in found}
+            found = [(cue, negated) for cue, negated in found if not named & self._yields.get(cue.theme, set())]
             polarity = self._polarity(" ".join(clause), lang, found)
             explicit = {cue.theme for cue, _ in found if cue.kind != "topic"}
             for cue, negated in found:
-                if cue.kind == "topic" and cue.theme in explicit:
-                    continue  # the clause says outright how that theme went
                 if cue.kind == "topic":
-                    mood = _topic_mood(polarity, category)
-                    bad = mood < 0 if mood else None
-                else:
-                    bad = (cue.kind == "problem") != negated
-                if bad is None:
+                    if not explicit:  # else the clause's own cues say what went well or wrong
+                        leaning.append((cue.theme, polarity))
                     continue
+                bad = (cue.kind == "problem") != negated
                 (problems if bad else praised).add(cue.theme)
                 hits["problem" if bad else "praise"] += 1
+        explained = bool(problems)
+        for theme, polarity in leaning:
+            mood = _topic_mood(polarity, category, explained)
+            if mood:
+                (problems if mood < 0 else praised).add(theme)
+                hits["problem" if mood < 0 else "praise"] += 1
         return Coding(tuple(sorted(problems)), tuple(sorted(praised - problems)),
                       self._sentiment(text, lang, hits))
 
@@ -188,18 +207,21 @@ class ThemeCoder:
         return round((hits["praise"] - hits["problem"]) / total, 4) if total else 0.0
 
 
-def _matches(cue: _Cue, clause: list[str]) -> list[bool]:
+def _matches(cue: _Cue, clause: list[str], vocab: frozenset[str] = frozenset()) -> list[bool]:
     """For each place the cue appears in the clause: whether it is negated (a negator up to three words before)."""
+    def close(word: str, want: str) -> bool:
+        # topic words are common words: no typo tolerance for them ("normal" is not "normas")
+        return word == want or (cue.kind != "topic" and word not in vocab and _close(word, want))
+
     n = len(cue.words)
     out = []
     for start in range(len(clause) - n + 1):
         window = clause[start:start + n]
-        close = (lambda w, c: w == c) if cue.kind == "topic" else _close
         if not all(close(w, c) for w, c in zip(window[:-1], cue.words[:-1], strict=True)):
             continue
         last, want = window[-1], cue.words[-1]
-        if not (last.startswith(want) if cue.prefix else last == want if cue.kind == "topic" else _close(last, want)):
-            continue  # topic words are common words: no typo tolerance for them ("normal" is not "normas")
+        if not (last.startswith(want) if cue.prefix else close(last, want)):
+            continue
         before = clause[max(0, start - 3):start]
         negated = not cue.negative and bool(NEGATORS & set(before)) and not _comparative(before, last)
         out.append(negated)
@@ -211,14 +233,16 @@ def _comparative(before: list[str], word: str) -> bool:
     return bool({"been", "be"} & set(before)) and (word.endswith(("er", "est")) or "more" in before)
 
 
-def _topic_mood(polarity: float, category: str | None) -> float:
-    """A topic word's mood: the answer's category (a detractor's or passive's mention is a complaint, a promoter's
-    praise) unless its clause says the opposite clearly (VADER misreads "absolute joke" as positive), else the
-    clause's own sentiment."""
+def _topic_mood(polarity: float, category: str | None, explained: bool) -> float:
+    """A topic word's mood. Its clause's own sentiment when that is clear; else, when the comment names nothing
+    that went wrong, the answer's category (a detractor's or passive's mention is the complaint, a promoter's is
+    praise); a topic named next to explicit complaints is left alone ("called about my bill, agent was rude")."""
     leaning = {"detractor": -1.0, "passive": -0.5, "promoter": 1.0}.get(category or "", 0.0)
-    if leaning and (polarity == 0 or polarity * leaning > 0 or abs(polarity) < 0.5):
-        return leaning
-    return polarity
+    if abs(polarity) >= 0.5 or not leaning:
+        return polarity
+    if explained and leaning < 0:
+        return polarity if polarity < 0 else 0.0
+    return leaning
 
 
 @lru_cache(maxsize=1)
