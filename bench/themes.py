@@ -1,20 +1,22 @@
 """Theme coding quality: how well `cxloop.themes.ThemeCoder` finds the themes people raise in survey comments.
 
-Runs the coder (the shipped taxonomy, `cxloop/default_themes.yaml`, unless `--themes` names another) on the
-labelled comments of `tests/data/themed_comments.yaml` and `tests/data/themed_comments_b.yaml` (632, by two writers),
-written for the tests as customers type, in English and Spanish, and labelled by meaning (see the first file's header
-for how). The comments marked `held_out` (half of the second set) were never read while the cues were improved: their
-figures are the ones that tell how the coder does on comments it was not tuned for. Each comment is coded with its
-language and its survey category, as the responses agent would.
+Runs the coder (the shipped taxonomy, `cxloop/default_themes.yaml`, unless `--themes` names another; its rules alone,
+and with the learned model `cxloop/theme_model.npz` unless `--model off`) on the labelled comments in `tests/data/`
+(3,545 by eleven writers, English and Spanish, written for the tests as customers type and labelled by meaning; see
+`tests/data/themed_comments.yaml`'s header for how). The comments marked `held_out` (half of
+`themed_comments_b.yaml` and all of `themed_comments_c.yaml`, whose writer wrote nothing else) were never read while
+the cues were improved and the model never trains on them: their figures are the ones that tell how the coder does
+on comments it was not tuned for. On the other comments the model's figures are in-sample and not reported. Each
+comment is coded with its language and its survey category, as the responses agent would.
 
 Measures, for the themes raised as problems: precision, recall and F1 per theme, micro averages (every label
 counts once) and macro averages (every theme counts once, over the themes with at least one label in the slice),
-on the whole set and on English and Spanish separately, plus the share of comments whose problem set is exactly
+in English and Spanish separately and per held-out file, plus the share of comments whose problem set is exactly
 right and how many comments with no problem got one anyway. For praised themes, the micro averages. Also the
-coder's speed (µs per comment, best of `--repeats` passes over the set).
+coder's speed (µs per comment, best of `--repeats` passes).
 
 The metric functions here are the ones `tests/unit/test_theme_quality.py` asserts floors on.
-Run: `.venv/bin/python -m bench.themes [--themes PATH] [--data PATH] [--misses N] [--repeats R]`.
+Run: `.venv/bin/python -m bench.themes [--themes PATH] [--model PATH|off] [--data PATH...] [--misses N]`.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from typing import Any
 import yaml
 
 from bench.common import ROOT, print_table, write_result
+from cxloop.theme_model import training_files
 
-DATASETS = (ROOT / "tests" / "data" / "themed_comments.yaml", ROOT / "tests" / "data" / "themed_comments_b.yaml")
+DATASETS = tuple(training_files(ROOT))
 LANGS = ("en", "es")
 CATEGORIES = ("detractor", "passive", "promoter")
 
@@ -44,6 +47,7 @@ class Item:
     themes: frozenset[str]  # raised as problems
     praised: frozenset[str]
     held_out: bool = False
+    source: str = ""  # the file's name
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ def load_items(paths: Sequence[Path] = DATASETS) -> list[Item]:
     for path in paths:
         for r in yaml.safe_load(path.read_text(encoding="utf-8"))["items"]:
             items.append(Item(str(r["text"]), r["lang"], r["category"], frozenset(r["themes"] or ()),
-                              frozenset(r["praised"] or ()), bool(r.get("held_out", False))))
+                              frozenset(r["praised"] or ()), bool(r.get("held_out", False)), path.name))
     return items
 
 
@@ -153,68 +157,74 @@ def _speed(code: Callable[..., Any], items: Sequence[Item], repeats: int) -> dic
 
 
 def main() -> None:
+    from cxloop.theme_model import DEFAULT_MODEL, ThemeModel
     from cxloop.themes import DEFAULT_THEMES, ThemeCoder, load_themes
 
     parser = argparse.ArgumentParser(prog="python -m bench.themes", description=__doc__.splitlines()[0])
     parser.add_argument("--themes", type=Path, default=DEFAULT_THEMES, help="taxonomy YAML (default: the shipped one)")
+    parser.add_argument("--model", default=str(DEFAULT_MODEL), help="theme model .npz, or 'off' (default: shipped)")
     parser.add_argument("--data", type=Path, nargs="+", default=list(DATASETS),
-                        help="labelled comments, one or more YAML files (default: the two shipped sets)")
-    parser.add_argument("--misses", type=int, default=25, help="misses to print (all are in the JSON; default 25)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed passes over the set (default 5)")
+                        help="labelled comments, one or more YAML files (default: the shipped sets)")
+    parser.add_argument("--misses", type=int, default=25, help="development misses of the rules to print")
+    parser.add_argument("--repeats", type=int, default=3, help="timed passes over the held-out comments")
     args = parser.parse_args()
 
     taxonomy = load_themes(args.themes)
     theme_ids = [t.id for t in taxonomy.themes]
     items = load_items(args.data)
-    coder = ThemeCoder(taxonomy)
-    coded = code_all(items, coder.code)
-    results = evaluate(coded, theme_ids)
     dev_items, held_items = split(items)
-    held = [c for c in coded if c.item in set(held_items)]
-    dev = [c for c in coded if c.item in set(dev_items)]
-    results["held_out"] = {"problems": problem_scores(held, theme_ids)["micro"],
-                           "problems_en": problem_scores(held, theme_ids, "en")["micro"],
-                           "problems_es": problem_scores(held, theme_ids, "es")["micro"], "items": len(held)}
-    results["development"] = {"problems": problem_scores(dev, theme_ids)["micro"], "items": len(dev)}
-    results["speed"] = _speed(coder.code, items, args.repeats)
-    wrong = misses(dev)  # the held-out misses are not shown: reading them would make them development data
-    results["misses"] = wrong
-
-    problems, praised = results["problems"], results["praised"]
-    print(f"theme coding on {len(items)} labelled comments ({', '.join(p.name for p in args.data)}), "
-          f"taxonomy {args.themes.name}")
-    print("\nproblems, per theme (P / R / F1 on the whole set; F1 per language)")
+    coders = {"rules": ThemeCoder(taxonomy)}
+    if args.model != "off":
+        coders["rules + model"] = ThemeCoder(taxonomy, ThemeModel.load(Path(args.model)))
+    results: dict[str, Any] = {"held_out_items": len(held_items), "development_items": len(dev_items)}
+    sources = sorted({i.source for i in held_items})
+    print(f"theme coding: {len(items)} labelled comments, {len(held_items)} held out "
+          f"({', '.join(sources)}); taxonomy {args.themes.name}")
+    rows = []
+    for name, coder in coders.items():
+        held = code_all(held_items, coder.code)
+        block = {"all": evaluate(held, theme_ids),
+                 **{src: problem_scores([c for c in held if c.item.source == src], theme_ids) for src in sources},
+                 "speed": _speed(coder.code, held_items, args.repeats)}
+        results[name] = block
+        for slice_name, s in (("all", block["all"]["problems"]["all"]), ("en", block["all"]["problems"]["en"]),
+                              ("es", block["all"]["problems"]["es"]), *((src, block[src]) for src in sources)):
+            rows.append([name, slice_name, s["comments"], s["labels"], s["micro"]["precision"], s["micro"]["recall"],
+                         s["micro"]["f1"], s["macro"]["f1"], s["exact_match"]])
+    print("\nproblems on the held-out comments")
+    print_table(["coder", "slice", "comments", "labels", "micro P", "micro R", "micro F1", "macro F1", "exact"], rows)
+    best = results[list(coders)[-1]]["all"]
+    print(f"\nper theme, {list(coders)[-1]}, held out (P / R / F1; F1 per language)")
     print_table(
         ["theme", "labels", "predicted", "precision", "recall", "F1", "F1 en", "F1 es"],
         [[t, m["support"], m["tp"] + m["fp"], m["precision"], m["recall"], m["f1"],
-          problems["en"]["per_theme"][t]["f1"], problems["es"]["per_theme"][t]["f1"]]
-         for t, m in problems["all"]["per_theme"].items()],
+          best["problems"]["en"]["per_theme"][t]["f1"], best["problems"]["es"]["per_theme"][t]["f1"]]
+         for t, m in best["problems"]["all"]["per_theme"].items()],
     )
-    print("\naverages")
-    rows = []
-    for kind, block in (("problems", problems), ("praised", praised)):
-        for name in ("all", *LANGS):
-            s = block[name]
-            rows.append([f"{kind} {name}", s["comments"], s["labels"], s["micro"]["precision"], s["micro"]["recall"],
-                         s["micro"]["f1"], s["macro"]["f1"], s["exact_match"]])
-    print_table(["slice", "comments", "labels", "micro P", "micro R", "micro F1", "macro F1", "exact"], rows)
-    print(f"\nheld out ({len(held)} comments, never read while improving the cues): problems micro F1 "
-          f"{results['held_out']['problems']['f1']}, English {results['held_out']['problems_en']['f1']}, "
-          f"Spanish {results['held_out']['problems_es']['f1']}; development ({len(dev)} comments): "
-          f"{results['development']['problems']['f1']}")
-    clean = problems["all"]
-    print(f"\ncomments with no problem given one anyway: {clean['no_problem_comments_given_one']} of "
+    praised = best["praised"]["all"]["micro"]
+    clean = best["problems"]["all"]
+    print(f"\npraised themes, held out: micro P {praised['precision']} R {praised['recall']} F1 {praised['f1']}")
+    print(f"held-out comments with no problem given one anyway: {clean['no_problem_comments_given_one']} of "
           f"{clean['no_problem_comments']}")
-    print(f"speed: {results['speed']['us_per_comment_best']} µs per comment (best of {args.repeats})")
-    print(f"\n{len(wrong)} comments with a problem or praise difference; first {min(args.misses, len(wrong))} "
-          "problem misses:")
+    for name in coders:
+        print(f"speed, {name}: {results[name]['speed']['us_per_comment_best']} µs per comment (best of {args.repeats})")
+
+    rules_dev = code_all(dev_items, coders["rules"].code)
+    results["rules_development"] = problem_scores(rules_dev, theme_ids)["micro"]
+    print(f"rules alone on the {len(dev_items)} development comments: micro F1 {results['rules_development']['f1']}"
+          " (the model's development figures would be in-sample)")
+    wrong = misses(rules_dev)  # the held-out misses are never shown: reading them would make them development data
+    results["rules_development_misses"] = wrong
     for m in [m for m in wrong if m["missed"] or m["added"]][: args.misses]:
         print(f"  [{m['lang']}] {m['text'][:100]!r}\n       expected {m['expected']} got {m['got']}")
 
-    config = {"data": [str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p) for p in args.data],
+    def rel(p: Path) -> str:
+        return str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p)
+
+    config = {"data": [rel(p) for p in args.data],
               "data_sha256": hashlib.sha256(b"".join(p.read_bytes() for p in args.data)).hexdigest()[:16],
-              "themes": str(args.themes.relative_to(ROOT) if args.themes.is_relative_to(ROOT) else args.themes),
-              "themes_sha256": hashlib.sha256(args.themes.read_bytes()).hexdigest()[:16],
+              "themes": rel(args.themes), "themes_sha256": hashlib.sha256(args.themes.read_bytes()).hexdigest()[:16],
+              "model": args.model if args.model == "off" else rel(Path(args.model)),
               "items": len(items), "repeats": args.repeats}
     path = write_result("themes", config, results)
     print(f"written to {path}")

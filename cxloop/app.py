@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import faust
 
 from agents import cases, dispatch, notify, responses, systemic, triggers, watchdog
@@ -11,7 +13,8 @@ from cxloop.codec import Codec, SchemaRegistry
 from cxloop.decisions import TriggerRules
 from cxloop.directory import DEFAULT_DIRECTORY, Directory, load_directory
 from cxloop.programs import DEFAULT_PROGRAMS, SurveyPrograms, load_programs
-from cxloop.settings import Settings
+from cxloop.settings import ConfigError, Settings
+from cxloop.theme_model import DEFAULT_MODEL, ThemeModel, taxonomy_hash
 from cxloop.themes import DEFAULT_THEMES, Taxonomy, ThemeCoder, load_themes
 from cxloop.tokens import TokenSigner
 from sinks.email import EmailSender, OutboxSender, SendGridSender
@@ -40,6 +43,28 @@ def directory_for(settings: Settings) -> Directory:
 def themes_for(settings: Settings) -> Taxonomy:
     """The theme taxonomy; a bad file raises ProgramError naming file, line and field."""
     return load_themes(settings.themes_file or DEFAULT_THEMES)
+
+
+def coder_for(settings: Settings) -> ThemeCoder:
+    """The taxonomy's rules, with the learned model CXLOOP_THEME_MODEL names (see cxloop/theme_model.py)."""
+    taxonomy = themes_for(settings)
+    choice = settings.theme_model.strip()
+    if choice == "off":
+        return ThemeCoder(taxonomy)
+    path = DEFAULT_MODEL if choice == "auto" else Path(choice)
+    try:
+        model = ThemeModel.load(path)
+    except (OSError, ValueError, KeyError) as e:
+        raise ConfigError(f"CXLOOP_THEME_MODEL: cannot read the theme model {path}: {e}") from e
+    ids = [t.id for t in taxonomy.themes]
+    if choice == "auto":
+        # the shipped model was trained for the shipped taxonomy's cues; another taxonomy gets its rules only
+        same = model.meta.get("taxonomy_sha256") == taxonomy_hash(settings.themes_file or DEFAULT_THEMES)
+        return ThemeCoder(taxonomy, model if same else None)
+    if list(model.theme_ids) != ids:
+        raise ConfigError(f"CXLOOP_THEME_MODEL: {path} codes themes {list(model.theme_ids)}, "
+                          f"the taxonomy has {ids}; train a model for this taxonomy")
+    return ThemeCoder(taxonomy, model)
 
 
 def email_sender_for(settings: Settings) -> EmailSender:
@@ -78,7 +103,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     directory = directory_for(settings)
     sender = email_sender_for(settings)
     dispatch.register(pipe, invitations, answered, sender, signer_for(settings), programs)
-    responses.register(pipe, invitations, answered, programs, directory.systemic, ThemeCoder(themes_for(settings)))
+    responses.register(pipe, invitations, answered, programs, directory.systemic, coder_for(settings))
     cases.register(pipe, directory)
     systemic.register(pipe, directory)
     notify.register(pipe, directory, sender)

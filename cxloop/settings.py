@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     programs_file: Path | None = Field(None, description="Survey programs YAML; default: the shipped programs")
     company_name: str = "Example Co"
     themes_file: Path | None = Field(None, description="Theme taxonomy YAML; default: the shipped taxonomy")
+    theme_model: str = Field(
+        "auto", description="Learned theme model (.npz): 'auto' = the shipped one with the shipped taxonomy, "
+        "'off' = the taxonomy's rules only, or a path to a model trained for your taxonomy"
+    )
 
     # Follow-up cases
     directory_file: Path | None = Field(None, description="People, teams, routing and SLAs YAML; default: shipped")

@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import Field, field_validator
 
@@ -135,9 +135,16 @@ def _distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+class ProblemModel(Protocol):
+    """A learned layer (cxloop.theme_model.ThemeModel): the problems a comment raises, given what the rules found."""
+
+    def problems(self, text: str, lang: str, category: str | None, rules: Coding) -> tuple[str, ...]: ...
+
+
 class ThemeCoder:
-    def __init__(self, taxonomy: Taxonomy) -> None:
+    def __init__(self, taxonomy: Taxonomy, model: ProblemModel | None = None) -> None:
         self.taxonomy = taxonomy
+        self.model = model
         self._cues: dict[str, list[_Cue]] = {}
         for theme in taxonomy.themes:
             for kind in ("problem", "praise", "topic"):
@@ -159,6 +166,15 @@ class ThemeCoder:
         self._vader = _vader()
 
     def code(self, text: str, lang: str = "en", category: str | None = None) -> Coding:
+        """Problems, praise and sentiment. With a model, the problems are the model's (it weighs the rules' findings
+        with the words); praise stays the rules', less any theme raised as a problem."""
+        rules = self.rules(text, lang, category)
+        if self.model is None:
+            return rules
+        problems = self.model.problems(text, lang.split("-")[0].lower(), category, rules)
+        return Coding(problems, tuple(t for t in rules.praised if t not in problems), rules.sentiment)
+
+    def rules(self, text: str, lang: str = "en", category: str | None = None) -> Coding:
         lang = lang.split("-")[0].lower()
         cues = self._by_initial.get(lang) or self._by_initial.get("en", {})
         vocab = self._vocab.get(lang) or self._vocab.get("en", frozenset())
