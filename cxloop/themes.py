@@ -155,13 +155,7 @@ class ThemeCoder:
                         if words:
                             negative = bool(NEGATORS & set(words))
                             self._cues.setdefault(lang, []).append(_Cue(theme.id, kind, words, prefix, negative))
-        self._by_initial: dict[str, dict[str, list[_Cue]]] = {}
-        for lang, lang_cues in self._cues.items():
-            for cue in lang_cues:
-                self._by_initial.setdefault(lang, {}).setdefault(cue.words[0][0], []).append(cue)
-        # a word that is itself some cue's word is never read as a typo of another ("waited" is not "waived")
-        self._vocab = {lang: frozenset(w for cue in lang_cues for w in cue.words)
-                       for lang, lang_cues in self._cues.items()}
+        self._index = {lang: _CueIndex(lang_cues) for lang, lang_cues in self._cues.items()}
         self._yields = {theme.id: set(theme.yields_to) for theme in taxonomy.themes if theme.yields_to}
         self._vader = _vader()
 
@@ -176,16 +170,13 @@ class ThemeCoder:
 
     def rules(self, text: str, lang: str = "en", category: str | None = None) -> Coding:
         lang = lang.split("-")[0].lower()
-        cues = self._by_initial.get(lang) or self._by_initial.get("en", {})
-        vocab = self._vocab.get(lang) or self._vocab.get("en", frozenset())
+        index = self._index.get(lang) or self._index.get("en") or _CueIndex([])
         problems: set[str] = set()
         praised: set[str] = set()
         hits = {"problem": 0, "praise": 0}
         leaning: list[tuple[str, float]] = []  # topics whose clause says nothing either way
         for clause in _clauses(normalize(text)):
-            # A cue can only match where its first letter appears (typo tolerance keeps the first letter).
-            found = [(cue, negated) for initial in {word[0] for word in clause} for cue in cues.get(initial, ())
-                     for negated in _matches(cue, clause, vocab)]
+            found = index.find(clause)
             named = {cue.theme for cue, _ in found}
             found = [(cue, negated) for cue, negated in found if not named & self._yields.get(cue.theme, set())]
             polarity = self._polarity(" ".join(clause), lang, found)
@@ -223,25 +214,59 @@ class ThemeCoder:
         return round((hits["praise"] - hits["problem"]) / total, 4) if total else 0.0
 
 
-def _matches(cue: _Cue, clause: list[str], vocab: frozenset[str] = frozenset()) -> list[bool]:
-    """For each place the cue appears in the clause: whether it is negated (a negator up to three words before)."""
-    def close(word: str, want: str) -> bool:
-        # topic words are common words: no typo tolerance for them ("normal" is not "normas")
-        return word == want or (cue.kind != "topic" and word not in vocab and _close(word, want))
+class _CueIndex:
+    """A language's cues by their first word, so a clause is matched word by word: exactly, by a one-word prefix cue
+    ("refund*"), or, for problem and praise cues, by a typo of a first word of 5+ letters that is not itself a cue
+    word ("waited" is never read as "waived")."""
 
-    n = len(cue.words)
-    out = []
-    for start in range(len(clause) - n + 1):
-        window = clause[start:start + n]
-        if not all(close(w, c) for w, c in zip(window[:-1], cue.words[:-1], strict=True)):
-            continue
-        last, want = window[-1], cue.words[-1]
-        if not (last.startswith(want) if cue.prefix else close(last, want)):
-            continue
-        before = clause[max(0, start - 3):start]
-        negated = not cue.negative and bool(NEGATORS & set(before)) and not _comparative(before, last)
-        out.append(negated)
-    return out
+    def __init__(self, cues: list[_Cue]) -> None:
+        self.vocab = frozenset(w for cue in cues for w in cue.words)
+        self.exact: dict[str, list[_Cue]] = {}
+        self.prefix: dict[str, list[_Cue]] = {}
+        self.typo: dict[str, dict[str, list[_Cue]]] = {}  # initial -> first word -> cues
+        for cue in cues:
+            first = cue.words[0]
+            if cue.prefix and len(cue.words) == 1:
+                self.prefix.setdefault(first, []).append(cue)
+                continue
+            self.exact.setdefault(first, []).append(cue)
+            if cue.kind != "topic" and len(first) >= 5:
+                self.typo.setdefault(first[0], {}).setdefault(first, []).append(cue)
+        self.longest_prefix = max(map(len, self.prefix), default=0)
+
+    def find(self, clause: list[str]) -> list[tuple[_Cue, bool]]:
+        """Every cue in the clause, once per place it appears, with whether it is negated (a negator up to three
+        words before it)."""
+        found = []
+        for start, word in enumerate(clause):
+            candidates = list(self.exact.get(word, ()))
+            for end in range(1, min(len(word), self.longest_prefix) + 1):
+                candidates.extend(self.prefix.get(word[:end], ()))
+            if word not in self.vocab and len(word) >= 5:
+                for first, cues in self.typo.get(word[0], {}).items():
+                    if first != word and _close(word, first):
+                        candidates.extend(cues)
+            for cue in candidates:
+                if self._rest(cue, clause, start):
+                    before = clause[max(0, start - 3):start]
+                    last = clause[start + len(cue.words) - 1]
+                    found.append((cue, not cue.negative and bool(NEGATORS & set(before))
+                                  and not _comparative(before, last)))
+        return found
+
+    def _rest(self, cue: _Cue, clause: list[str], start: int) -> bool:
+        """The cue's words after the first, from `start`: the last may be a prefix; topic words match exactly."""
+        n = len(cue.words)
+        if start + n > len(clause) or n == 1:
+            return start + n <= len(clause)
+        for k in range(1, n):
+            word, want = clause[start + k], cue.words[k]
+            if k == n - 1 and cue.prefix:
+                if not word.startswith(want):
+                    return False
+            elif word != want and (cue.kind == "topic" or word in self.vocab or not _close(word, want)):
+                return False
+        return True
 
 
 def _comparative(before: list[str], word: str) -> bool:
