@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import faust
@@ -18,6 +19,8 @@ from cxloop.theme_model import DEFAULT_MODEL, ThemeModel, taxonomy_hash
 from cxloop.themes import DEFAULT_THEMES, Taxonomy, ThemeCoder, load_themes
 from cxloop.tokens import TokenSigner
 from sinks.email import EmailSender, OutboxSender, SendGridSender
+
+log = logging.getLogger(__name__)
 
 
 def codec_for(settings: Settings) -> Codec:
@@ -56,11 +59,14 @@ def coder_for(settings: Settings) -> ThemeCoder:
         model = ThemeModel.load(path)
     except (OSError, ValueError, KeyError) as e:
         raise ConfigError(f"CXLOOP_THEME_MODEL: cannot read the theme model {path}: {e}") from e
-    ids = [t.id for t in taxonomy.themes]
     if choice == "auto":
         # the shipped model was trained for the shipped taxonomy's cues; another taxonomy gets its rules only
-        same = model.meta.get("taxonomy_sha256") == taxonomy_hash(settings.themes_file or DEFAULT_THEMES)
-        return ThemeCoder(taxonomy, model if same else None)
+        if model.meta.get("taxonomy_sha256") == taxonomy_hash(settings.themes_file or DEFAULT_THEMES):
+            return ThemeCoder(taxonomy, model)
+        log.warning("theme coding by the taxonomy's rules only: the shipped theme model is for the shipped taxonomy "
+                    "(train one for yours, see cxloop/theme_model.py)")
+        return ThemeCoder(taxonomy)
+    ids = [t.id for t in taxonomy.themes]
     if list(model.theme_ids) != ids:
         raise ConfigError(f"CXLOOP_THEME_MODEL: {path} codes themes {list(model.theme_ids)}, "
                           f"the taxonomy has {ids}; train a model for this taxonomy")
