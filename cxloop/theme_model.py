@@ -1,15 +1,17 @@
-"""The learned layer of theme coding: which problems a comment raises, learned from labelled comments.
+"""The learned layer of theme coding: which themes a comment raises as problems and which it praises, learned from
+labelled comments.
 
 The rules (`cxloop.themes`) know the cue phrases someone wrote down; people say the same things in many other
 words. This model reads a comment's words and word pairs, the character 3-5-grams inside its words (typos and word
-forms), and what the rules found, and gives each theme a probability; a theme is raised above `threshold`. It is a
-per-theme logistic regression over TF-IDF features (sublinear term frequency, smoothed idf, rows of unit length),
-trained offline with scikit-learn and shipped as plain arrays (`theme_model.npz`), so coding needs only numpy.
+forms), and what the rules found, and gives each theme a probability of being raised as a problem and of being
+praised; above `threshold` it is. Two per-theme logistic regressions (problem, praise) over TF-IDF features
+(sublinear term frequency, smoothed idf, rows of unit length), trained offline with scikit-learn and shipped as plain
+arrays (`theme_model.npz`), so coding needs only numpy.
 
 The shipped model is trained on the labelled comments in `tests/data/` that are not marked `held_out`, for the
 shipped taxonomy; it is used only with that taxonomy (its file's hash is in the model). Teams with their own
-taxonomy train their own: `cxloop themes train --data labelled.yaml ... --out model.npz`, then
-`CXLOOP_THEME_MODEL=model.npz`.
+taxonomy train their own: `python -m cxloop.theme_model --themes theirs.yaml --data labelled.yaml ... --out
+model.npz`, then `CXLOOP_THEME_MODEL=model.npz`.
 
 Rebuild the shipped model: `python -m cxloop.theme_model` (tests/unit/test_theme_model.py checks it is current).
 """
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
     from cxloop.themes import Taxonomy
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "theme_model.npz"
-FORMAT = 1
+FORMAT = 2
 CATEGORIES = ("detractor", "passive", "promoter")
 
 
@@ -46,6 +48,7 @@ class Labelled:
     lang: str
     category: str | None
     themes: frozenset[str]  # raised as problems
+    praised: frozenset[str] = frozenset()
     held_out: bool = False
 
 
@@ -57,7 +60,8 @@ def load_labelled(paths: Iterable[Path]) -> list[Labelled]:
             if not isinstance(r, dict) or not str(r.get("text", "")).strip():
                 raise ValueError(f"{path}: item {n} has no text")
             out.append(Labelled(str(r["text"]), str(r.get("lang", "en")), r.get("category"),
-                                frozenset(r.get("themes") or ()), bool(r.get("held_out", False))))
+                                frozenset(r.get("themes") or ()), frozenset(r.get("praised") or ()),
+                                bool(r.get("held_out", False))))
     return out
 
 
@@ -100,39 +104,53 @@ def rule_features(coding: Coding, theme_ids: Sequence[str], lang: str, category:
                     + [category == c for c in CATEGORIES] + [lang.startswith("es")], dtype=float)
 
 
+KINDS = ("problem", "praise")
+
+
 class ThemeModel:
-    def __init__(self, theme_ids: Sequence[str], blocks: dict[str, _Tfidf], coef: np.ndarray, intercept: np.ndarray,
-                 threshold: float, meta: dict[str, Any]) -> None:
+    def __init__(self, theme_ids: Sequence[str], blocks: dict[str, _Tfidf], coef: dict[str, np.ndarray],
+                 intercept: dict[str, np.ndarray], threshold: float, meta: dict[str, Any]) -> None:
         self.theme_ids = tuple(theme_ids)
         self.blocks = blocks
-        self.coef = coef  # (features, themes): the blocks in ANALYZERS order, then the rule features
+        self.coef = coef  # per kind, (features, themes): the blocks in ANALYZERS order, then the rule features
         self.intercept = intercept
         self.threshold = threshold
         self.meta = meta
 
-    def probabilities(self, text: str, lang: str, category: str | None, rules: Coding) -> dict[str, float]:
+    def probabilities(self, text: str, lang: str, category: str | None, rules: Coding) -> dict[str, dict[str, float]]:
+        """Per kind ("problem", "praise"), each theme's probability."""
         tokens = normalize(text)
-        z = self.intercept.copy()
+        z = {kind: self.intercept[kind].copy() for kind in KINDS}
         offset = 0
         for name, analyze in ANALYZERS.items():
             block = self.blocks[name]
             index, values = block.row(analyze(tokens))
             if len(index):
-                z += values @ self.coef[offset + index]
+                for kind in KINDS:
+                    z[kind] += values @ self.coef[kind][offset + index]
             offset += len(block.vocabulary)
-        z += rule_features(rules, self.theme_ids, lang, category) @ self.coef[offset:]
-        p = 1.0 / (1.0 + np.exp(-z))
-        return dict(zip(self.theme_ids, p.tolist(), strict=True))
+        found = rule_features(rules, self.theme_ids, lang, category)
+        out = {}
+        for kind in KINDS:
+            p = 1.0 / (1.0 + np.exp(-(z[kind] + found @ self.coef[kind][offset:])))
+            out[kind] = dict(zip(self.theme_ids, p.tolist(), strict=True))
+        return out
 
-    def problems(self, text: str, lang: str, category: str | None, rules: Coding) -> tuple[str, ...]:
+    def code(self, text: str, lang: str, category: str | None, rules: Coding) -> tuple[tuple[str, ...],
+                                                                                         tuple[str, ...]]:
+        """(problems, praised): the themes above the threshold; a theme raised as a problem is not also praised."""
         p = self.probabilities(text, lang, category, rules)
-        return tuple(sorted(t for t, v in p.items() if v > self.threshold))
+        problems = tuple(sorted(t for t, v in p["problem"].items() if v > self.threshold))
+        praised = tuple(sorted(t for t, v in p["praise"].items() if v > self.threshold and t not in problems))
+        return problems, praised
 
     def save(self, path: Path) -> None:
-        arrays: dict[str, Any] = {"coef": self.coef.astype(np.float32), "intercept": self.intercept,
-                                  "meta": np.array(json.dumps({**self.meta, "format": FORMAT,
+        arrays: dict[str, Any] = {"meta": np.array(json.dumps({**self.meta, "format": FORMAT,
                                                                "theme_ids": list(self.theme_ids),
                                                                "threshold": self.threshold}))}
+        for kind in KINDS:
+            arrays[f"{kind}_coef"] = self.coef[kind].astype(np.float32)
+            arrays[f"{kind}_intercept"] = self.intercept[kind]
         for name, block in self.blocks.items():
             terms = sorted(block.vocabulary, key=block.vocabulary.__getitem__)
             arrays[f"{name}_terms"] = np.array(terms)
@@ -148,13 +166,14 @@ class ThemeModel:
                 raise ValueError(f"{path}: theme model format {meta.get('format')}, this cxloop reads {FORMAT}")
             blocks = {name: _Tfidf({str(t): i for i, t in enumerate(data[f"{name}_terms"])},
                                    data[f"{name}_idf"].astype(float)) for name in ANALYZERS}
-            return cls(meta["theme_ids"], blocks, data["coef"].astype(float), data["intercept"].astype(float),
-                       float(meta["threshold"]), meta)
+            return cls(meta["theme_ids"], blocks, {k: data[f"{k}_coef"].astype(float) for k in KINDS},
+                       {k: data[f"{k}_intercept"].astype(float) for k in KINDS}, float(meta["threshold"]), meta)
 
 
 def examples_hash(items: Iterable[Labelled]) -> str:
     """What a model was trained on: the comments not held out, with their labels."""
-    lines = (f"{i.lang}\t{i.category}\t{sorted(i.themes)}\t{i.text}" for i in items if not i.held_out)
+    lines = (f"{i.lang}\t{i.category}\t{sorted(i.themes)}\t{sorted(i.praised)}\t{i.text}"
+             for i in items if not i.held_out)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
@@ -171,7 +190,7 @@ def train(items: Sequence[Labelled], taxonomy: Taxonomy, taxonomy_path: Path, c:
 
     items = [i for i in items if not i.held_out]
     theme_ids = [t.id for t in taxonomy.themes]
-    unknown = sorted({t for i in items for t in i.themes} - set(theme_ids))
+    unknown = sorted({t for i in items for t in i.themes | i.praised} - set(theme_ids))
     if unknown:
         raise ValueError(f"labelled comments name theme ids not in the taxonomy: {', '.join(unknown)}")
     coder = ThemeCoder(taxonomy)
@@ -186,16 +205,17 @@ def train(items: Sequence[Labelled], taxonomy: Taxonomy, taxonomy_path: Path, c:
     rules = np.array([rule_features(coder.rules(i.text, i.lang, i.category), theme_ids, i.lang, i.category)
                       for i in items])
     x = sparse.hstack([*matrices, sparse.csr_matrix(rules)]).tocsr()
-    coef = np.zeros((x.shape[1], len(theme_ids)))
-    intercept = np.zeros(len(theme_ids))
-    for k, theme in enumerate(theme_ids):
-        y = np.array([theme in i.themes for i in items])
-        if y.all() or not y.any():
-            intercept[k] = 30.0 if y.all() else -30.0  # nothing to learn: always or never
-            continue
-        fitted = LogisticRegression(C=c, max_iter=5000).fit(x, y)
-        coef[:, k] = fitted.coef_[0]
-        intercept[k] = fitted.intercept_[0]
+    coef = {kind: np.zeros((x.shape[1], len(theme_ids))) for kind in KINDS}
+    intercept = {kind: np.zeros(len(theme_ids)) for kind in KINDS}
+    for kind in KINDS:
+        for k, theme in enumerate(theme_ids):
+            y = np.array([theme in (i.themes if kind == "problem" else i.praised) for i in items])
+            if y.all() or not y.any():
+                intercept[kind][k] = 30.0 if y.all() else -30.0  # nothing to learn: always or never
+                continue
+            fitted = LogisticRegression(C=c, max_iter=5000).fit(x, y)
+            coef[kind][:, k] = fitted.coef_[0]
+            intercept[kind][k] = fitted.intercept_[0]
     meta = {"comments": len(items), "c": c, "taxonomy_sha256": taxonomy_hash(taxonomy_path),
             "examples_sha256": examples_hash(items)}
     return ThemeModel(theme_ids, blocks, coef, intercept, threshold, meta)

@@ -135,14 +135,15 @@ def _distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-class ProblemModel(Protocol):
-    """A learned layer (cxloop.theme_model.ThemeModel): the problems a comment raises, given what the rules found."""
+class LearnedModel(Protocol):
+    """A learned layer (cxloop.theme_model.ThemeModel): (problems, praised), given what the rules found."""
 
-    def problems(self, text: str, lang: str, category: str | None, rules: Coding) -> tuple[str, ...]: ...
+    def code(self, text: str, lang: str, category: str | None, rules: Coding) -> tuple[tuple[str, ...],
+                                                                                         tuple[str, ...]]: ...
 
 
 class ThemeCoder:
-    def __init__(self, taxonomy: Taxonomy, model: ProblemModel | None = None) -> None:
+    def __init__(self, taxonomy: Taxonomy, model: LearnedModel | None = None) -> None:
         self.taxonomy = taxonomy
         self.model = model
         self._cues: dict[str, list[_Cue]] = {}
@@ -160,13 +161,13 @@ class ThemeCoder:
         self._vader = _vader()
 
     def code(self, text: str, lang: str = "en", category: str | None = None) -> Coding:
-        """Problems, praise and sentiment. With a model, the problems are the model's (it weighs the rules' findings
-        with the words); praise stays the rules', less any theme raised as a problem."""
+        """Problems, praise and sentiment. With a model, problems and praise are the model's (it weighs the rules'
+        findings with the words); the sentiment stays the rules'."""
         rules = self.rules(text, lang, category)
         if self.model is None:
             return rules
-        problems = self.model.problems(text, lang.split("-")[0].lower(), category, rules)
-        return Coding(problems, tuple(t for t in rules.praised if t not in problems), rules.sentiment)
+        problems, praised = self.model.code(text, lang.split("-")[0].lower(), category, rules)
+        return Coding(problems, praised, rules.sentiment)
 
     def rules(self, text: str, lang: str = "en", category: str | None = None) -> Coding:
         lang = lang.split("-")[0].lower()

@@ -44,21 +44,23 @@ def test_tfidf_rows_are_scikit_learns(name: str) -> None:
 
 
 def _planted() -> list[Labelled]:
-    """'zorgle' means a policy problem; nothing else in these comments does."""
+    """'zorgle' means a policy problem and 'blick' praise of the agent's courtesy; nothing else here means anything."""
     fillers = ["called today", "spoke to someone", "rang the helpline", "had a chat", "phoned about my account",
                "asked a question", "got through", "spoke with an advisor", "contacted support", "sent a message"]
     items = []
-    for n in range(60):
-        text = f"{fillers[n % 10]} number {n}" + (" zorgle again" if n % 2 else "")
-        items.append(Labelled(text, "en", "passive", frozenset({"policy"} if n % 2 else ())))
+    for n in range(80):
+        text = f"{fillers[n % 10]} number {n}" + (" zorgle again" if n % 2 else "") + (" so blick" if n % 4 < 2 else "")
+        items.append(Labelled(text, "en", "passive", frozenset({"policy"} if n % 2 else ()),
+                              frozenset({"courtesy"} if n % 4 < 2 else ())))
     return items
 
 
 def test_a_model_learns_what_labelled_comments_teach() -> None:
     model = train(_planted(), load_themes(), DEFAULT_THEMES)
     coder = ThemeCoder(load_themes())
-    for text, want in (("rang up, zorgle", ("policy",)), ("rang up, all fine", ())):
-        assert model.problems(text, "en", "passive", coder.rules(text, "en", "passive")) == want
+    for text, want in (("rang up, zorgle", (("policy",), ())), ("rang up, all fine", ((), ())),
+                       ("rang up, blick", ((), ("courtesy",)))):
+        assert model.code(text, "en", "passive", coder.rules(text, "en", "passive")) == want
 
 
 def test_held_out_comments_are_never_trained_on() -> None:
@@ -74,8 +76,11 @@ def test_a_saved_model_codes_the_same(tmp_path: Path) -> None:
     coder = ThemeCoder(load_themes())
     for doc in DOCS:
         rules = coder.rules(doc, "en", "detractor")
-        assert copy.probabilities(doc, "en", "detractor", rules) == pytest.approx(
-            model.probabilities(doc, "en", "detractor", rules), abs=1e-6)
+        got = copy.probabilities(doc, "en", "detractor", rules)
+        want = model.probabilities(doc, "en", "detractor", rules)
+        assert set(got) == {"problem", "praise"}
+        for kind in got:
+            assert got[kind] == pytest.approx(want[kind], abs=1e-6)
 
 
 def test_the_shipped_model_is_trained_on_the_shipped_examples_for_the_shipped_taxonomy() -> None:
