@@ -180,12 +180,13 @@ class ThemeCoder:
             found = index.find(clause)
             named = {cue.theme for cue, _ in found}
             found = [(cue, negated) for cue, negated in found if not named & self._yields.get(cue.theme, set())]
-            polarity = self._polarity(" ".join(clause), lang, found)
             explicit = {cue.theme for cue, _ in found if cue.kind != "topic"}
+            topics = [cue.theme for cue, _ in found if cue.kind == "topic"]
+            if topics and not explicit:  # else the clause's own cues say what went well or wrong
+                polarity = self._polarity(" ".join(clause), lang)
+                leaning.extend((theme, polarity) for theme in topics)
             for cue, negated in found:
                 if cue.kind == "topic":
-                    if not explicit:  # else the clause's own cues say what went well or wrong
-                        leaning.append((cue.theme, polarity))
                     continue
                 bad = (cue.kind == "problem") != negated
                 (problems if bad else praised).add(cue.theme)
@@ -199,14 +200,13 @@ class ThemeCoder:
         return Coding(tuple(sorted(problems)), tuple(sorted(praised - problems)),
                       self._sentiment(text, lang, hits))
 
-    def _polarity(self, clause: str, lang: str, found: list[tuple[_Cue, bool]]) -> float:
-        """The clause's own sentiment: VADER for English; elsewhere its problem and praise cues."""
+    def _polarity(self, clause: str, lang: str) -> float:
+        """The sentiment of a clause without problem or praise cues: VADER's for English; none elsewhere (there the
+        cues are the only measure of sentiment)."""
         if lang == "en" and self._vader is not None:
             score = float(self._vader.polarity_scores(clause)["compound"])
             return score if abs(score) >= 0.05 else 0.0
-        bad = sum((c.kind == "problem") != n for c, n in found if c.kind != "topic")
-        good = sum((c.kind == "praise") != n for c, n in found if c.kind != "topic")
-        return (good - bad) / (good + bad) if good + bad else 0.0
+        return 0.0
 
     def _sentiment(self, text: str, lang: str, hits: dict[str, int]) -> float:
         if lang == "en" and self._vader is not None:
