@@ -29,25 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bench.common import ROOT, print_table, write_result
-from cxloop.theme_model import training_files
+from cxloop.theme_model import Labelled, labelled_files, load_labelled
 
-DATASETS = tuple(training_files(ROOT))
+DATASETS = tuple(labelled_files(ROOT))
 LANGS = ("en", "es")
-CATEGORIES = ("detractor", "passive", "promoter")
-
-
-@dataclass(frozen=True)
-class Item:
-    text: str
-    lang: str
-    category: str
-    themes: frozenset[str]  # raised as problems
-    praised: frozenset[str]
-    held_out: bool = False
-    source: str = ""  # the file's name
+Item = Labelled
 
 
 @dataclass(frozen=True)
@@ -58,12 +45,7 @@ class Coded:
 
 
 def load_items(paths: Sequence[Path] = DATASETS) -> list[Item]:
-    items = []
-    for path in paths:
-        for r in yaml.safe_load(path.read_text(encoding="utf-8"))["items"]:
-            items.append(Item(str(r["text"]), r["lang"], r["category"], frozenset(r["themes"] or ()),
-                              frozenset(r["praised"] or ()), bool(r.get("held_out", False)), path.name))
-    return items
+    return load_labelled(paths)
 
 
 def split(items: Sequence[Item]) -> tuple[list[Item], list[Item]]:

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from cxloop.model import Invitation, SurveyOutbound
 from cxloop.programs import GATEWAY_CHANNELS, Program
-from cxloop.scoring import SCALES, Category, Metric
+from cxloop.scoring import CATEGORIES, SCALES, Metric
 from cxloop.survey_email import question_texts
 from cxloop.survey_page import probe, probe_for
 
@@ -37,7 +37,6 @@ WORDS = {
     },
 }
 KINDS = ("invitation", "reminder", "follow_up", "clarify")
-CATEGORIES: tuple[Category, ...] = ("detractor", "passive", "promoter")
 
 
 def outbound_message(

@@ -8,6 +8,7 @@ from typing import Literal
 Metric = Literal["nps", "csat", "ces"]
 Category = Literal["promoter", "passive", "detractor"]
 METRICS: tuple[Metric, ...] = ("nps", "csat", "ces")
+CATEGORIES: tuple[Category, ...] = ("detractor", "passive", "promoter")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
+from cxloop.scoring import CATEGORIES
 from cxloop.themes import DEFAULT_THEMES, Coding, ThemeCoder, load_themes, normalize
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "theme_model.npz"
 FORMAT = 2
-CATEGORIES = ("detractor", "passive", "promoter")
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,8 @@ class Labelled:
     category: str | None
     themes: frozenset[str]  # raised as problems
     praised: frozenset[str] = frozenset()
-    held_out: bool = False
+    held_out: bool = False  # never trained on, never read while improving the cues: measures unseen comments
+    source: str = ""  # the file's name
 
 
 def load_labelled(paths: Iterable[Path]) -> list[Labelled]:
@@ -61,7 +62,7 @@ def load_labelled(paths: Iterable[Path]) -> list[Labelled]:
                 raise ValueError(f"{path}: item {n} has no text")
             out.append(Labelled(str(r["text"]), str(r.get("lang", "en")), r.get("category"),
                                 frozenset(r.get("themes") or ()), frozenset(r.get("praised") or ()),
-                                bool(r.get("held_out", False))))
+                                bool(r.get("held_out", False)), Path(path).name))
     return out
 
 
@@ -221,8 +222,9 @@ def train(items: Sequence[Labelled], taxonomy: Taxonomy, taxonomy_path: Path, c:
     return ThemeModel(theme_ids, blocks, coef, intercept, threshold, meta)
 
 
-def training_files(root: Path) -> list[Path]:
-    """The shipped model's labelled comments: the sets in tests/data (their held-out comments are skipped)."""
+def labelled_files(root: Path) -> list[Path]:
+    """The shipped labelled comments in tests/data: the model trains on those not held out, bench/themes.py and
+    tests/unit/test_theme_quality.py measure on the held-out ones."""
     data = root / "tests" / "data"
     return sorted([*data.glob("themed_comments*.yaml"), *(data / "theme_training").glob("*.yaml")])
 
@@ -234,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--themes", type=Path, default=DEFAULT_THEMES, help="taxonomy YAML")
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL)
     args = parser.parse_args(argv)
-    items = load_labelled(args.data or training_files(root))
+    items = load_labelled(args.data or labelled_files(root))
     model = train(items, load_themes(args.themes), args.themes)
     model.save(args.out)
     print(f"trained on {model.meta['comments']} comments ({sum(i.held_out for i in items)} held out skipped); "

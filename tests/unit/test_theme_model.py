@@ -19,10 +19,10 @@ from cxloop.theme_model import (
     ThemeModel,
     _Tfidf,
     examples_hash,
+    labelled_files,
     load_labelled,
     taxonomy_hash,
     train,
-    training_files,
 )
 from cxloop.themes import DEFAULT_THEMES, ThemeCoder, load_themes, normalize
 
@@ -86,7 +86,7 @@ def test_a_saved_model_codes_the_same(tmp_path: Path) -> None:
 def test_the_shipped_model_is_trained_on_the_shipped_examples_for_the_shipped_taxonomy() -> None:
     """If this fails, rebuild it: python -m cxloop.theme_model."""
     model = ThemeModel.load(DEFAULT_MODEL)
-    items = load_labelled(training_files(ROOT))
+    items = load_labelled(labelled_files(ROOT))
     assert model.meta["examples_sha256"] == examples_hash(items)
     assert model.meta["taxonomy_sha256"] == taxonomy_hash(DEFAULT_THEMES)
     assert list(model.theme_ids) == [t.id for t in load_themes().themes]

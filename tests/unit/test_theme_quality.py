@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from bench.themes import CATEGORIES, LANGS, Coded, Item, code_all, load_items, praise_scores, problem_scores, split
+from bench.themes import LANGS, Coded, Item, code_all, load_items, praise_scores, problem_scores, split
+from cxloop.scoring import CATEGORIES
 from cxloop.theme_model import DEFAULT_MODEL, ThemeModel
 from cxloop.themes import ThemeCoder, load_themes
 
