@@ -64,9 +64,15 @@ def test_a_model_learns_what_labelled_comments_teach() -> None:
 
 
 def test_held_out_comments_are_never_trained_on() -> None:
+    """A held-out comment that contradicts the training comments changes nothing: same count, same coefficients."""
     items = _planted()
-    leaked = [*items, Labelled("zorgle everywhere", "en", "passive", frozenset(), held_out=True)]
-    assert train(leaked, load_themes(), DEFAULT_THEMES).meta["examples_sha256"] == examples_hash(items)
+    leaked = [*items, *(Labelled(f"zorgle zorgle {n}", "en", "passive", frozenset(), held_out=True)
+                        for n in range(40))]
+    clean, trained = train(items, load_themes(), DEFAULT_THEMES), train(leaked, load_themes(), DEFAULT_THEMES)
+    assert trained.meta["comments"] == len(items)
+    assert trained.meta["examples_sha256"] == examples_hash(items)
+    for kind in ("problem", "praise"):
+        assert np.array_equal(trained.coef[kind], clean.coef[kind])
 
 
 def test_a_saved_model_codes_the_same(tmp_path: Path) -> None:
@@ -88,6 +94,7 @@ def test_the_shipped_model_is_trained_on_the_shipped_examples_for_the_shipped_ta
     model = ThemeModel.load(DEFAULT_MODEL)
     items = load_labelled(labelled_files(ROOT))
     assert model.meta["examples_sha256"] == examples_hash(items)
+    assert model.meta["comments"] == sum(not i.held_out for i in items)
     assert model.meta["taxonomy_sha256"] == taxonomy_hash(DEFAULT_THEMES)
     assert list(model.theme_ids) == [t.id for t in load_themes().themes]
     held = {" ".join(i.text.casefold().split()) for i in items if i.held_out}
